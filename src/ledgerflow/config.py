@@ -1,0 +1,49 @@
+"""Configuration: the shipped defaults, overridden by one user TOML file."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ledgerflow.errors import ConfigError
+
+USER_CONFIG_NAME = "ledgerflow.toml"
+
+
+def load_defaults() -> dict[str, Any]:
+    """The documented defaults shipped with the package."""
+    text = resources.files("ledgerflow").joinpath("defaults.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
+    for key, value in override.items():
+        if key not in base:
+            known = ", ".join(sorted(base))
+            raise ConfigError(
+                f"{where}{key}: unknown setting; known settings here are {known}"
+            )
+        if isinstance(base[key], dict) and isinstance(value, dict):
+            _merge(base[key], value, f"{where}{key}.")
+        else:
+            base[key] = value
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """Defaults merged with ``path`` (if given and present).
+
+    An unknown key is an error rather than silently ignored: a typo in a weight would
+    otherwise change nothing and nobody would notice.
+    """
+    config = copy.deepcopy(load_defaults())
+    if path is None or not Path(path).exists():
+        return config
+    try:
+        override = tomllib.loads(Path(path).read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file") from exc
+    _merge(config, override, f"{Path(path).name}: ")
+    return config
