@@ -1,0 +1,112 @@
+"""Glue between stages that is still pure: combining validated tables, choosing the
+period, attaching partner IDs and keeping the account of every row.
+
+The Prefect flow calls these; keeping them here means the bookkeeping is tested
+without Prefect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ledgerflow.period import Period, latest_period
+from ledgerflow.tables import KINDS, ORIGIN_COLUMNS, FileRead, Reject, Skip
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileOutcome:
+    """One input file after reading and validation, with its row account."""
+
+    read: FileRead
+    used: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    flags: list[Reject] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_used: int = 0
+    rows_rejected: int = 0
+
+    @property
+    def fully_used(self) -> bool:
+        return self.read.refused is None and self.rows_rejected == 0
+
+
+def account_file(file_read: FileRead, validated: list) -> FileOutcome:
+    """Collect a file's validated tables and check read = used + skipped + rejected.
+
+    ``validated`` pairs with ``file_read.tables`` (one Validated per TableRead).
+    """
+    outcome = FileOutcome(read=file_read, notes=list(file_read.notes))
+    for table, result in zip(file_read.tables, validated, strict=True):
+        outcome.used.setdefault(table.kind, []).append(result.used)
+        outcome.rejects.extend(result.rejects)
+        outcome.skipped.extend(table.skipped)
+        outcome.flags.extend(getattr(result, "flags", []))
+        outcome.notes.extend(table.notes)
+        outcome.notes.extend(getattr(result, "notes", []))
+        outcome.rows_read += table.rows_read
+        outcome.rows_used += len(result.used)
+        outcome.rows_rejected += result.rejected_rows
+    balance = outcome.rows_used + len(outcome.skipped) + outcome.rows_rejected
+    if balance != outcome.rows_read:
+        # A bookkeeping bug, never a data problem: stop loudly rather than report
+        # figures that do not add up.
+        raise RuntimeError(
+            f"{file_read.name}: rows read {outcome.rows_read} != used "
+            f"{outcome.rows_used} + skipped {len(outcome.skipped)} + rejected "
+            f"{outcome.rows_rejected}"
+        )
+    return outcome
+
+
+def combine(outcomes: list[FileOutcome], kind: str) -> pd.DataFrame:
+    """All used rows of one canonical table, in input order."""
+    frames = [f for o in outcomes for f in o.used.get(kind, []) if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=KINDS[kind] + ORIGIN_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def choose_period(
+    requested: str | None, sales: pd.DataFrame, receivables: pd.DataFrame
+) -> tuple[Period, str]:
+    """The reporting month and how it was chosen.
+
+    Rules: an explicit --period wins; else the latest month with sales lines; else the
+    latest month with invoices. Raises ValueError when there is nothing to report on.
+    """
+    if requested:
+        return Period.parse(requested), "requested"
+    if "doc_date" in sales and (found := latest_period(sales["doc_date"])):
+        return found, "latest month with sales lines"
+    if "invoice_date" in receivables and (
+        found := latest_period(receivables["invoice_date"])
+    ):
+        return found, "latest month with invoices (no sales lines given)"
+    raise ValueError(
+        "no dated sales lines or invoices were read, so there is no month to report "
+        "on; add a sales or receivables export, or give --period YYYY-MM"
+    )
+
+
+def attach_partner_ids(frame: pd.DataFrame, code_map: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with the master's partner_id for each partner_code."""
+    out = frame.copy()
+    if out.empty or "partner_code" not in out:
+        out["partner_id"] = pd.Series(dtype="string")
+        return out
+    mapping = dict(zip(code_map["partner_code"], code_map["partner_id"], strict=True))
+    out["partner_id"] = out["partner_code"].map(mapping).astype("string")
+    return out
+
+
+def rule_counts(records: list[Reject] | list[Skip]) -> dict[str, int]:
+    """How many records each rule produced, most frequent first."""
+    return dict(Counter(r.rule for r in records).most_common())
