@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ledgerflow.errors import UsageError
 from ledgerflow.period import Period, latest_period
 from ledgerflow.tables import KINDS, ORIGIN_COLUMNS, FileRead, Reject, Skip
 
@@ -80,7 +81,7 @@ def choose_period(
     """The reporting month and how it was chosen.
 
     Rules: an explicit --period wins; else the latest month with sales lines; else the
-    latest month with invoices. Raises ValueError when there is nothing to report on.
+    latest month with invoices. Raises UsageError when there is nothing to report on.
     """
     if requested:
         return Period.parse(requested), "requested"
@@ -90,7 +91,7 @@ def choose_period(
         found := latest_period(receivables["invoice_date"])
     ):
         return found, "latest month with invoices (no sales lines given)"
-    raise ValueError(
+    raise UsageError(
         "no dated sales lines or invoices were read, so there is no month to report "
         "on; add a sales or receivables export, or give --period YYYY-MM"
     )

@@ -32,3 +32,7 @@ class FileRefused(LedgerflowError, ValueError):
 
 class OutputError(LedgerflowError, OSError):
     """An output could not be written (read-only folder, disk full, file locked)."""
+
+
+class UsageError(LedgerflowError, ValueError):
+    """A command was asked for something it cannot do (bad period, nothing to do)."""

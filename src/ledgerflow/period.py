@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ledgerflow.errors import UsageError
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -21,7 +23,7 @@ class Period:
     def parse(cls, text: str) -> Period:
         match = _MONTH.match(text.strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
-            raise ValueError(f"period {text!r}: expected YYYY-MM, e.g. 2024-03")
+            raise UsageError(f"period {text!r}: expected YYYY-MM, e.g. 2024-03")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

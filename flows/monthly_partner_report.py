@@ -1,0 +1,150 @@
+"""Prefect flow `monthly-partner-report`: exports in input/ -> workbooks in output/.
+
+Only wiring lives here: each task body calls a stage function from src/ledgerflow/.
+Tasks are not cached (NO_CACHE): a cache keyed on paths would return stale figures
+after a file is corrected in place (../shared/cases/19), and the stages are cheap
+compared with reading, which is kept per file content by the store (issue 8).
+
+Run it with `ledgerflow run`, or `python flows/monthly_partner_report.py --input ...`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from ledgerflow import (
+    assemble,
+    evaluation,
+    master,
+    metrics,
+    publish,
+    read,
+    runinfo,
+    validate,
+)
+from ledgerflow.config import load_config
+
+# ----------------------------------------------------------------------------- Extract
+
+
+@task(name="read-file", cache_policy=NO_CACHE)
+def read_file(path: Path, config: dict):
+    return read.read_file(path, config)
+
+
+@task(name="validate-file", cache_policy=NO_CACHE)
+def validate_file(file_read, config: dict, schemas: dict):
+    results = [validate.validate_table(t, config, schemas) for t in file_read.tables]
+    return assemble.account_file(file_read, results)
+
+
+# --------------------------------------------------------------------------- Transform
+
+
+@task(name="build-master", cache_policy=NO_CACHE)
+def build_master(partners, sales, receivables, registry_path: Path, config: dict):
+    previous = master.load_id_registry(registry_path)
+    return master.build_master(partners, sales, receivables, previous, config)
+
+
+@task(name="profitability", cache_policy=NO_CACHE)
+def profitability(sales, receivables, master_frame, period, config: dict):
+    return metrics.profitability(sales, receivables, master_frame, period, config)
+
+
+@task(name="evaluate", cache_policy=NO_CACHE)
+def evaluate(sales, receivables, master_frame, year: int, config: dict):
+    return evaluation.evaluate(sales, receivables, master_frame, year, config)
+
+
+# -------------------------------------------------------------------------------- Load
+
+
+@task(name="write-workbooks", cache_policy=NO_CACHE)
+def write_workbooks(plan: dict) -> list[Path]:
+    return publish.write_all(**plan)
+
+
+@flow(name="monthly-partner-report", log_prints=False)
+def monthly_partner_report(
+    input_dir: str = "input",
+    output_dir: str = "output",
+    period: str | None = None,
+    lang: str | None = None,
+    config_path: str | None = None,
+) -> dict:
+    """Read every export in input_dir and write the month's workbooks and run.json."""
+    logger = get_run_logger()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    config = load_config(Path(config_path) if config_path else None)
+    lang = lang or config["run"]["lang"]
+
+    paths = read.list_inputs(Path(input_dir))
+    logger.info("input %s: %d files to read", input_dir, len(paths))
+    file_reads = [read_file(p, config) for p in paths]
+    timings["read"] = time.perf_counter() - started
+
+    mark = time.perf_counter()
+    schemas = validate.load_table_schemas()
+    outcomes = [validate_file(f, config, schemas) for f in file_reads]
+    sales = assemble.combine(outcomes, "sales_lines")
+    receivables = assemble.combine(outcomes, "receivables")
+    partners = assemble.combine(outcomes, "partners")
+    timings["validate"] = time.perf_counter() - mark
+
+    chosen, why = assemble.choose_period(period, sales, receivables)
+    logger.info("period %s (%s)", chosen, why)
+    out_dir = Path(output_dir)
+    registry = out_dir / ".state" / "partner_ids.csv"
+
+    mark = time.perf_counter()
+    result = build_master(partners, sales, receivables, registry, config)
+    sales = assemble.attach_partner_ids(sales, result.code_map)
+    receivables = assemble.attach_partner_ids(receivables, result.code_map)
+    timings["master"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    profit = profitability(sales, receivables, result.master, chosen, config)
+    scored = evaluate(sales, receivables, result.master, chosen.year, config)
+    timings["metrics"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    written = write_workbooks(
+        {
+            "out_dir": out_dir / str(chosen),
+            "period": chosen,
+            "period_reason": why,
+            "lang": lang,
+            "master_result": result,
+            "profitability": profit,
+            "evaluation": scored,
+            "outcomes": outcomes,
+        }
+    )
+    master.save_id_registry(result, registry)
+    timings["write"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - started
+
+    summary = publish.run_summary(chosen, why, outcomes, written, timings)
+    runinfo.write_run_json(out_dir / str(chosen) / "run.json", summary)
+    logger.info(
+        "period %s: %d files, %d refused, %d rows rejected; outputs in %s",
+        chosen,
+        len(outcomes),
+        sum(o.read.refused is not None for o in outcomes),
+        sum(o.rows_rejected for o in outcomes),
+        out_dir / str(chosen),
+    )
+    return summary
+
+
+if __name__ == "__main__":
+    from ledgerflow.cli import main
+
+    sys.exit(main(["run", *sys.argv[1:]]))

@@ -1,0 +1,213 @@
+"""The `ledgerflow` command: run the monthly job, make demo data, inspect inputs.
+
+The CLI checks what it can cheaply (arguments, config, an empty input folder) before it
+starts Prefect, because starting Prefect costs seconds and a typo should not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ledgerflow import __version__
+from ledgerflow.errors import LedgerflowError
+
+EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+
+
+def _prefect_environment(state_dir: Path) -> None:
+    """Keep Prefect's files with the project and give its first start enough time.
+
+    Without a server Prefect starts a temporary one whose first start migrates a
+    SQLite database (over a minute on a fresh machine, ../shared/cases/20), so the
+    startup timeout is raised; analytics are off unless the user turned them on.
+    """
+    os.environ.setdefault("PREFECT_HOME", str(state_dir / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def _load_flow_module(name: str):
+    from ledgerflow.paths import flows_dir
+
+    path = flows_dir() / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"ledgerflow_flows.{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ledgerflow.config import load_config
+    from ledgerflow.period import Period
+    from ledgerflow.read import list_inputs
+
+    input_dir, output_dir = Path(args.input), Path(args.output)
+    if args.period:
+        Period.parse(args.period)  # a bad period fails here, before Prefect starts
+    config_path = Path(args.config) if args.config else Path("ledgerflow.toml")
+    load_config(config_path)  # a bad config fails here too
+    if not input_dir.is_dir():
+        print(f"{input_dir}: no such folder; create it and drop exports into it")
+        return EXIT_USAGE
+    if not list_inputs(input_dir):
+        print(
+            f"{input_dir}: no exports to read (xlsx, xlsm, xls, csv, txt); drop "
+            "files there, or run `ledgerflow demo` to create demo data"
+        )
+        return EXIT_INCOMPLETE
+
+    _prefect_environment(Path(".ledgerflow"))
+    flow_module = _load_flow_module("monthly_partner_report")
+    summary = flow_module.monthly_partner_report(
+        input_dir=str(input_dir),
+        output_dir=str(output_dir),
+        period=args.period,
+        lang=args.lang,
+        config_path=str(config_path) if config_path.exists() else None,
+    )
+    return _print_summary(summary)
+
+
+def _print_summary(summary: dict) -> int:
+    refused = [i for i in summary["inputs"] if i.get("refused")]
+    print(f"ledgerflow: period {summary['period']} ({summary['period_reason']})")
+    for entry in summary["inputs"]:
+        rows = entry["rows"]
+        if entry.get("refused"):
+            print(f"  REFUSED {entry['name']}: {entry['refused']['reason']}")
+        else:
+            print(
+                f"  {entry['name']}: read {rows['read']} = used {rows['used']} + "
+                f"skipped {rows['skipped']} + rejected {rows['rejected']}"
+            )
+    for out in summary["outputs"]:
+        print(f"  wrote {out}")
+    if refused:
+        print(f"{len(refused)} file(s) could not be used; see the rejects workbook")
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ledgerflow.demo import generate_demo
+
+    written = generate_demo(Path(args.input), overwrite=args.overwrite)
+    for path in written:
+        print(f"  wrote {path}")
+    print(f"demo data in {args.input}; next: ledgerflow run")
+    return EXIT_OK
+
+
+def _cmd_profiles(args: argparse.Namespace) -> int:
+    from ledgerflow.read import load_profiles
+
+    for profile in load_profiles():
+        print(f"{profile.name:28} {profile.kind:12} {profile.label}")
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Read one file and say what ledgerflow makes of it, without writing anything."""
+    from ledgerflow import validate
+    from ledgerflow.config import load_config
+    from ledgerflow.labels import reason
+    from ledgerflow.read import read_file
+
+    config = load_config(Path(args.config) if args.config else None)
+    lang = args.lang or config["run"]["lang"]
+    file_read = read_file(Path(args.file), config)
+    if file_read.refused:
+        refused = file_read.refused
+        print(f"{file_read.name}: {reason(refused.rule, lang, refused.detail)}")
+        return EXIT_INCOMPLETE
+    print(f"{file_read.name}: format {file_read.format}, encoding {file_read.encoding}")
+    for sheet, state in file_read.ignored_sheets:
+        print(f"  sheet {sheet!r} ignored ({state})")
+    worst = EXIT_OK
+    for table in file_read.tables:
+        result = validate.validate_table(table, config)
+        print(
+            f"  sheet {table.sheet!r}: {table.kind} (profile {table.profile}), header "
+            f"on row {table.header_row}; read {table.rows_read} = used "
+            f"{len(result.used)} + skipped {len(table.skipped)} + rejected "
+            f"{result.rejected_rows}"
+        )
+        for r in result.rejects[: args.limit]:
+            where = f"row {r.row}, {r.column}" if r.column else f"row {r.row}"
+            detail = reason(r.rule, lang, r.detail)
+            print(f"    {where}: {detail} (value {r.value!r})")
+        if result.rejected_rows:
+            worst = EXIT_INCOMPLETE
+    return worst
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ledgerflow",
+        description="Merge partner, sales and receivables exports into a partner "
+        "master and management workbooks.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="run the monthly-partner-report flow on a folder of exports",
+        description="Read every export in --input, write the month's workbooks and "
+        "run.json to --output/<YYYY-MM>/. Exit 0 when every file was used, 1 when a "
+        "file was refused or nothing was found, 2 on a usage error.",
+    )
+    run.add_argument("--input", default="input", help="folder of exports (input)")
+    run.add_argument("--output", default="output", help="folder for outputs (output)")
+    run.add_argument(
+        "--period",
+        help="month to report, YYYY-MM (default: the latest month with sales lines)",
+    )
+    run.add_argument("--lang", choices=["ko", "en"], help="workbook labels (ko)")
+    run.add_argument("--config", help="settings file (default: ./ledgerflow.toml)")
+    run.set_defaults(handler=_cmd_run)
+
+    demo = sub.add_parser(
+        "demo", help="write a deterministic set of Korean demo exports into --input"
+    )
+    demo.add_argument("--input", default="input", help="folder to write (input)")
+    demo.add_argument(
+        "--overwrite", action="store_true", help="replace demo files already there"
+    )
+    demo.set_defaults(handler=_cmd_demo)
+
+    profiles = sub.add_parser("profiles", help="list the export formats recognised")
+    profiles.set_defaults(handler=_cmd_profiles)
+
+    check = sub.add_parser(
+        "check", help="read one file and report what would be used or rejected"
+    )
+    check.add_argument("file", help="the export to check")
+    check.add_argument("--lang", choices=["ko", "en"], help="message language (ko)")
+    check.add_argument("--config", help="settings file")
+    check.add_argument("--limit", type=int, default=20, help="rejects to print (20)")
+    check.set_defaults(handler=_cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.handler(args)
+    except LedgerflowError as exc:
+        # Expected problems (a bad period, config or output folder) get one line,
+        # not a traceback.
+        print(f"ledgerflow: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

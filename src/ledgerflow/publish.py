@@ -1,0 +1,111 @@
+"""What one run hands over: the workbooks of the month and the run summary.
+
+Keeps the list of outputs and the run summary in one place so the flow stays wiring.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from ledgerflow import runinfo
+from ledgerflow.assemble import FileOutcome, rule_counts
+from ledgerflow.period import Period
+from ledgerflow.report import outputs
+
+log = logging.getLogger(__name__)
+
+
+def write_all(
+    *,
+    out_dir: Path,
+    period: Period,
+    period_reason: str,
+    lang: str,
+    master_result,
+    profitability,
+    evaluation: pd.DataFrame,
+    outcomes: list[FileOutcome],
+) -> list[Path]:
+    """Write the four workbooks of ``period`` into ``out_dir``; return their paths.
+
+    Document dates are fixed to the period's end so that re-running a month gives the
+    same bytes.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    created = period.end.to_pydatetime()
+    stated = f"{period} ({period_reason})"
+    paths = [
+        out_dir / "partner_master.xlsx",
+        out_dir / f"profitability_{period}.xlsx",
+        out_dir / f"evaluation_{period.year}.xlsx",
+        out_dir / f"rejects_{period}.xlsx",
+    ]
+    outputs.write_partner_master(
+        master_result.master,
+        paths[0],
+        lang=lang,
+        created=created,
+        conflicts=master_result.conflicts,
+        links=master_result.links,
+    )
+    outputs.write_profitability(
+        profitability.month,
+        profitability.ytd,
+        profitability.month_total,
+        profitability.ytd_total,
+        [f"period: {stated}", *profitability.notes],
+        paths[1],
+        lang=lang,
+        period=period,
+        created=created,
+    )
+    outputs.write_evaluation(
+        evaluation,
+        list(evaluation.attrs.get("notes", [])),
+        paths[2],
+        lang=lang,
+        year=period.year,
+        created=created,
+    )
+    outputs.write_rejects(
+        [r for o in outcomes for r in o.rejects],
+        [s for o in outcomes for s in o.skipped],
+        [o.read.refused for o in outcomes if o.read.refused is not None],
+        paths[3],
+        lang=lang,
+        created=created,
+    )
+    log.info("outputs %s: %d workbooks written", out_dir, len(paths))
+    return paths
+
+
+def run_summary(
+    period: Period,
+    period_reason: str,
+    outcomes: list[FileOutcome],
+    written: list[Path],
+    timings: dict[str, float],
+) -> dict:
+    """The content of run.json: period, every input with its row account, outputs."""
+    inputs = [
+        runinfo.input_entry(
+            o.read,
+            used=o.rows_used,
+            skipped=len(o.skipped),
+            rejected=o.rows_rejected,
+            skip_reasons=rule_counts(o.skipped),
+            reject_rules=rule_counts(o.rejects),
+        )
+        for o in outcomes
+    ]
+    return {
+        "period": str(period),
+        "period_reason": period_reason,
+        "inputs": inputs,
+        "outputs": [p.name for p in written] + ["run.json"],
+        "versions": runinfo.library_versions(),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
