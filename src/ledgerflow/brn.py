@@ -72,7 +72,8 @@ def normalise_brn(value: object) -> str | None:
     - Full-width digits become ASCII (NFKC); hyphens, spaces and other separators go.
     - A masked digit (*, x, X, ●) is kept as "*": "123-45-*****" -> "12345*****".
     - Number cells give their integer digits (1234567890.0 -> "1234567890").
-    - Text without any digit gives "" (not None: the cell was not blank).
+    - Text without any digit ("N/A", "-") is returned as it is (not None: the
+      cell was not blank); its status is "wrong_length".
     - Idempotent: normalising a normalised value changes nothing.
     """
     if value is None or value is pd.NA or value is pd.NaT:
@@ -89,7 +90,10 @@ def normalise_brn(value: object) -> str | None:
     text = unicodedata.normalize("NFKC", str(value)).strip()
     if not text:
         return None
-    return _KEEP.sub("", text.translate(_MASK))
+    digits = _KEEP.sub("", text.translate(_MASK))
+    # Text without a single digit ("N/A", "-", "없음") is kept as it is: the cell was
+    # not blank, and what it said stays visible (its status is "wrong_length").
+    return digits or text
 
 
 def brn_check_digit(first9: str) -> int:
@@ -114,13 +118,11 @@ def brn_status(digits: str | None) -> str:
     - "valid" / "invalid_checksum": 10 digits, check digit right / wrong.
     - "partial": only leading digits are known: exactly 6 digits (the NPS public
       list) or digits followed by masked ones ("12345*****"), at most 10 in all.
-    - "wrong_length": anything else (5 digits, 11 digits, text without digits).
+    - "wrong_length": anything else (5 digits, 11 digits, "N/A", "-").
     A raw value ("123-45-67890") is normalised first.
     """
     if digits is None:
         return "missing"
-    if digits == "":  # a cell that held text but no digit at all
-        return "wrong_length"
     digits = normalise_brn(digits)
     if digits is None:
         return "missing"
