@@ -1,0 +1,498 @@
+"""Per-partner figures for a month and its year to date: revenue, cost, gross profit,
+gross margin, share of revenue, and the receivable position at the period end.
+
+Pure functions on the canonical frames (tables.SALES_LINES, tables.RECEIVABLES) after
+the lead has attached the master's ``partner_id``. Nothing here reads files or knows
+about workbooks; a figure with no data behind it is NA (never 0) and the reason goes
+into ``notes``. Each note starts with a snake_case code followed by ": " so the label
+catalogue (labels/metrics.toml, section [notes]) can translate it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ledgerflow.errors import ConfigError
+from ledgerflow.period import Period
+
+log = logging.getLogger(__name__)
+
+# Column keys of Profitability.month / .ytd, in the order the workbook shows them.
+PROFIT_COLUMNS = [
+    "partner_id",
+    "partner_code",
+    "partner_name",
+    "revenue",
+    "cost",
+    "gross_profit",
+    "gross_margin",
+    "revenue_share",
+    "n_lines",
+    "n_documents",
+    "receivable_balance",
+    "overdue_amount",
+]
+
+# Column keys of receivable_position().
+POSITION_COLUMNS = [
+    "partner_id",
+    "receivable_balance",
+    "overdue_amount",
+    "n_open_invoices",
+]
+
+_AMOUNT = "Float64"
+
+
+@dataclass
+class Profitability:
+    """Profitability per partner for one month and its year to date.
+
+    ``month_total`` / ``ytd_total`` carry the same keys as the frames' columns, with
+    partner_id and partner_code None; their margin and share are computed from the
+    totals, never averaged over partners.
+    """
+
+    month: pd.DataFrame
+    ytd: pd.DataFrame
+    month_total: dict[str, Any]
+    ytd_total: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def amount_column(frame: pd.DataFrame, column: str) -> pd.Series:
+    """``frame[column]`` as nullable floats; all NA when the column is absent."""
+    if column not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype=_AMOUNT)
+    return pd.to_numeric(frame[column], errors="coerce").astype(_AMOUNT)
+
+
+def date_column(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    return pd.to_datetime(frame[column], errors="coerce").dt.normalize()
+
+
+def setting(config: dict | None, section: str, key: str, default: Any) -> Any:
+    return ((config or {}).get(section) or {}).get(key, default)
+
+
+def default_margin(config: dict | None) -> float | None:
+    """[profitability] default_margin as a fraction, or None when it is not set.
+
+    Empty string (the shipped default) means "no assumed margin". Raises ConfigError
+    for a value that is not a number in 0..1.
+    """
+    value = setting(config, "profitability", "default_margin", "")
+    if value in ("", None):
+        return None
+    try:
+        margin = float(value)
+    except (TypeError, ValueError):
+        margin = float("nan")
+    if not 0.0 <= margin <= 1.0:
+        raise ConfigError(
+            f"[profitability] default_margin: expected a fraction 0.0-1.0 or empty "
+            f"(got {value!r}); e.g. 0.25 for a 25 % margin"
+        )
+    return margin
+
+
+def overdue_after_days(config: dict | None) -> int:
+    """[receivables] overdue_after_days (grace days after the due date)."""
+    value = setting(config, "receivables", "overdue_after_days", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(
+            f"[receivables] overdue_after_days: expected a whole number >= 0 "
+            f"(got {value!r})"
+        )
+    return value
+
+
+def has_receivables(receivables: pd.DataFrame | None) -> bool:
+    """True when receivables were given at all (an empty table counts as none)."""
+    return receivables is not None and len(receivables) > 0
+
+
+# ------------------------------------------------------------------- line figures
+
+
+def net_revenue(sales: pd.DataFrame) -> pd.Series:
+    """Revenue of each sales line: the supply amount, VAT excluded, signed.
+
+    Rules:
+    - supply_amount is the revenue; where it is blank, qty × unit_price.
+    - A return or cancellation reduces revenue: a line with a negative qty whose amount
+      is positive (ERPs that print returns as "-3 개, 30,000") counts negatively.
+      Lines already negative (Online Retail's C-invoices: negative qty × price) stay
+      as they are, so nothing is negated twice.
+    - VAT (vat_amount) and the VAT-inclusive total_amount are never used.
+    - A line with neither amount nor qty × price is NA.
+    """
+    amount = amount_column(sales, "supply_amount")
+    qty = amount_column(sales, "qty")
+    computed = qty * amount_column(sales, "unit_price")
+    amount = amount.fillna(computed)
+    is_return = (qty < 0).fillna(False) & (amount > 0).fillna(False)
+    return amount.mask(is_return, -amount).rename("revenue")
+
+
+def line_cost(
+    sales: pd.DataFrame, revenue: pd.Series, config: dict | None
+) -> tuple[pd.Series, str]:
+    """Cost of goods of each line and where it came from.
+
+    Rules:
+    - cost_amount where the export has it (signed like the revenue: a return's cost
+      comes back, so it is negative when the line's revenue is negative);
+    - else revenue × (1 − default_margin) when [profitability] default_margin is set;
+    - else NA: cost is never invented as 0.
+    The source is "cost_amount", "cost_amount+default_margin" (some lines filled by the
+    margin), "default_margin", or "none".
+    """
+    given = amount_column(sales, "cost_amount")
+    given = given.mask((revenue < 0).fillna(False) & (given > 0).fillna(False), -given)
+    margin = default_margin(config)
+    n_given = int(given.notna().sum())
+    if margin is None:
+        return given.rename("cost"), "cost_amount" if n_given else "none"
+    assumed = (revenue * (1.0 - margin)).astype(_AMOUNT)
+    cost = given.fillna(assumed).rename("cost")
+    if n_given == 0:
+        return cost, "default_margin"
+    if n_given == len(given):
+        return cost, "cost_amount"
+    return cost, "cost_amount+default_margin"
+
+
+# --------------------------------------------------------------------- receivables
+
+
+def _settled_part(receivables: pd.DataFrame, by: pd.Series | pd.Timestamp) -> pd.Series:
+    """The part of each invoice settled on or before ``by``.
+
+    Rules: settled_amount when given, else the whole amount, counted when settled_date
+    is on or before ``by``. A settled_amount with no settled_date (a snapshot export
+    that only shows what was paid) counts as settled at any date.
+    """
+    amount = amount_column(receivables, "amount")
+    settled_amount = amount_column(receivables, "settled_amount")
+    settled_date = date_column(receivables, "settled_date")
+    paid = settled_amount.fillna(amount)
+    counted = (settled_date <= by).fillna(False) | (
+        settled_date.isna() & settled_amount.notna()
+    )
+    return paid.where(counted, 0.0).astype(_AMOUNT)
+
+
+def receivable_position(
+    receivables: pd.DataFrame, asof: pd.Timestamp, config: dict | None
+) -> pd.DataFrame:
+    """Open balance and overdue amount per partner_id as of the day ``asof``.
+
+    Rules:
+    - An invoice counts when invoiced on or before ``asof`` (no invoice date: counted).
+    - Its open part is amount − the part settled on or before ``asof``
+      (see _settled_part); a fully settled invoice is gone from the balance.
+    - The open part is overdue when due_date < asof − [receivables]
+      overdue_after_days: due on ``asof`` itself is not overdue yet. An invoice with
+      no due date is never counted as overdue (the count goes to attrs["notes"]).
+    - Partners whose invoices are all settled keep a row with 0 (they had receivables).
+    Columns: POSITION_COLUMNS.
+    """
+    asof = pd.Timestamp(asof).normalize()
+    notes: list[str] = []
+    if not has_receivables(receivables):
+        out = pd.DataFrame({c: pd.Series(dtype=_AMOUNT) for c in POSITION_COLUMNS})
+        out["partner_id"] = out["partner_id"].astype("string")
+        out["n_open_invoices"] = out["n_open_invoices"].astype("Int64")
+        out.attrs["notes"] = notes
+        return out
+    if "partner_id" not in receivables:
+        raise ValueError(
+            "receivables: no partner_id column; attach the master's IDs first "
+            "(assemble.attach_partner_ids)"
+        )
+
+    invoice_date = date_column(receivables, "invoice_date")
+    due_date = date_column(receivables, "due_date")
+    amount = amount_column(receivables, "amount")
+    counted = ~(invoice_date > asof).fillna(False) & amount.notna()
+    open_part = (amount - _settled_part(receivables, asof)).where(counted, 0.0)
+    # A tiny negative remainder (overpayment) is an open credit and kept as it is.
+    limit = asof - pd.Timedelta(days=overdue_after_days(config))
+    overdue = open_part.where((due_date < limit).fillna(False), 0.0)
+
+    no_due = int((counted & (open_part != 0) & due_date.isna()).sum())
+    if no_due:
+        notes.append(
+            f"no_due_date: {no_due} open invoices have no due date and are not "
+            "counted as overdue"
+        )
+    frame = pd.DataFrame(
+        {
+            "partner_id": receivables["partner_id"],
+            "receivable_balance": open_part.astype(_AMOUNT),
+            "overdue_amount": overdue.astype(_AMOUNT),
+            "n_open_invoices": (open_part != 0).astype("Int64"),
+        }
+    )
+    frame = frame[counted.to_numpy()]
+    out = frame.groupby("partner_id", sort=True, dropna=True).sum().reset_index()
+    out["n_open_invoices"] = out["n_open_invoices"].astype("Int64")
+    out.attrs["notes"] = notes
+    return out[POSITION_COLUMNS]
+
+
+# ------------------------------------------------------------------ profitability
+
+
+def partner_sums(lines: pd.DataFrame) -> pd.DataFrame:
+    """Revenue, cost, lines and documents per partner_id of already-chosen lines.
+
+    Cost is NA for a partner when any of its lines lacks a cost (a partial sum would
+    overstate the margin).
+    """
+    grouped = lines.groupby("partner_id", sort=True)
+    out = pd.DataFrame(
+        {
+            "revenue": grouped["revenue"].sum(),
+            "cost": grouped["cost"].sum(),
+            "n_lines": grouped.size().astype("Int64"),
+        }
+    )
+    cost_missing = lines["cost"].isna().groupby(lines["partner_id"], sort=True).any()
+    out["cost"] = out["cost"].astype(_AMOUNT).mask(cost_missing)
+    if "doc_no" in lines and lines["doc_no"].notna().any():
+        out["n_documents"] = grouped["doc_no"].nunique().astype("Int64")
+    else:
+        out["n_documents"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    out["revenue"] = out["revenue"].astype(_AMOUNT)
+    return out
+
+
+def _with_ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    """Gross profit, margin (NA unless revenue > 0 and cost known) and share."""
+    frame["gross_profit"] = (frame["revenue"] - frame["cost"]).astype(_AMOUNT)
+    revenue = frame["revenue"]
+    frame["gross_margin"] = (frame["gross_profit"] / revenue).where(revenue > 0)
+    total = revenue.sum()
+    if total:
+        frame["revenue_share"] = (revenue / total).astype(_AMOUNT)
+    else:
+        frame["revenue_share"] = pd.Series(pd.NA, index=frame.index, dtype=_AMOUNT)
+    frame["gross_margin"] = frame["gross_margin"].astype(_AMOUNT)
+    return frame
+
+
+def partner_identities(
+    ids: pd.Index, master: pd.DataFrame | None, *sources: pd.DataFrame
+) -> pd.DataFrame:
+    """partner_code and partner_name per partner_id: from the master, else from the
+    first line that names the partner in ``sources`` (sales, then receivables)."""
+    out = pd.DataFrame(index=ids)
+    out["partner_code"] = pd.Series(pd.NA, index=ids, dtype="string")
+    out["partner_name"] = pd.Series(pd.NA, index=ids, dtype="string")
+    candidates = []
+    if master is not None and len(master) and "partner_id" in master:
+        candidates.append(master)
+    candidates.extend(s for s in sources if s is not None and "partner_id" in s)
+    for source in candidates:
+        for column in ("partner_code", "partner_name"):
+            if column not in source:
+                continue
+            known = source[["partner_id", column]].dropna()
+            first = known.drop_duplicates("partner_id").set_index("partner_id")[column]
+            out[column] = out[column].fillna(first.reindex(ids).astype("string"))
+    return out
+
+
+def _order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Largest revenue first; partner_code then partner_id break ties."""
+    frame = frame.sort_values(
+        ["revenue", "partner_code", "partner_id"],
+        ascending=[False, True, True],
+        na_position="last",
+        kind="mergesort",
+    )
+    return frame.reset_index(drop=True)
+
+
+def usable_lines(
+    sales: pd.DataFrame | None, config: dict | None, notes: list[str]
+) -> pd.DataFrame:
+    """Sales lines reduced to partner_id, doc_no, doc_date, revenue and cost."""
+    if sales is None or len(sales) == 0:
+        notes.append("no_sales_lines: no sales lines were given")
+        return pd.DataFrame(
+            {
+                "partner_id": pd.Series(dtype="string"),
+                "doc_no": pd.Series(dtype="string"),
+                "doc_date": pd.Series(dtype="datetime64[ns]"),
+                "revenue": pd.Series(dtype=_AMOUNT),
+                "cost": pd.Series(dtype=_AMOUNT),
+            }
+        )
+    if "partner_id" not in sales:
+        raise ValueError(
+            "sales lines: no partner_id column; attach the master's IDs first "
+            "(assemble.attach_partner_ids)"
+        )
+    revenue = net_revenue(sales)
+    cost, source = line_cost(sales, revenue, config)
+    margin = default_margin(config)
+    if source == "none":
+        notes.append(
+            "no_cost_data: the sales lines carry no cost, so cost, gross profit and "
+            "gross margin are empty; set [profitability] default_margin to assume one"
+        )
+    elif source == "default_margin":
+        notes.append(
+            f"cost_from_default_margin: no cost column; cost = revenue × (1 − "
+            f"{margin:g}) from [profitability] default_margin"
+        )
+    elif source == "cost_amount+default_margin":
+        notes.append(
+            f"cost_partly_from_default_margin: {int(sales['cost_amount'].isna().sum())}"
+            f" lines had no cost; their cost = revenue × (1 − {margin:g})"
+        )
+    lines = pd.DataFrame(
+        {
+            "partner_id": sales["partner_id"],
+            "doc_no": sales.get("doc_no", pd.NA),
+            "doc_date": date_column(sales, "doc_date"),
+            "revenue": revenue,
+            "cost": cost,
+        }
+    )
+    no_partner = int(lines["partner_id"].isna().sum())
+    no_amount = int(lines["revenue"].isna().sum())
+    if no_partner:
+        notes.append(f"lines_without_partner: {no_partner} lines have no partner_id")
+    if no_amount:
+        notes.append(f"lines_without_amount: {no_amount} lines have no amount")
+    return lines[lines["partner_id"].notna() & lines["revenue"].notna()]
+
+
+def _table(
+    lines: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    position: pd.DataFrame | None,
+    master: pd.DataFrame | None,
+    sources: tuple[pd.DataFrame | None, ...],
+    cost_known: bool,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The per-partner frame and total row of lines dated start..end (inclusive)."""
+    chosen = lines[(lines["doc_date"] >= start) & (lines["doc_date"] <= end)]
+    sums = partner_sums(chosen)
+    if position is not None:
+        # Partners with no sales in the window still show when they owe something.
+        owing = position.set_index("partner_id")
+        owing = owing[(owing["receivable_balance"] != 0)]
+        ids = sums.index.union(owing.index)
+        sums = sums.reindex(ids)
+        sums["revenue"] = sums["revenue"].fillna(0.0)
+        sums["n_lines"] = sums["n_lines"].fillna(0)
+        table_pos = position.set_index("partner_id").reindex(ids)
+        sums["receivable_balance"] = table_pos["receivable_balance"].fillna(0.0)
+        sums["overdue_amount"] = table_pos["overdue_amount"].fillna(0.0)
+        # A partner without lines has cost 0 rather than unknown: nothing was sold.
+        sums.loc[sums["n_lines"] == 0, "cost"] = 0.0 if cost_known else pd.NA
+    else:
+        sums["receivable_balance"] = pd.NA
+        sums["overdue_amount"] = pd.NA
+    sums.index.name = "partner_id"
+    frame = _with_ratios(sums)
+    for column in ("revenue", "cost", "receivable_balance", "overdue_amount"):
+        frame[column] = frame[column].astype(_AMOUNT)
+    frame = frame.join(partner_identities(frame.index, master, *sources))
+    frame = frame.reset_index()
+    frame["partner_id"] = frame["partner_id"].astype("string")
+    frame = _order(frame[PROFIT_COLUMNS])
+
+    revenue = frame["revenue"].sum()
+    all_costs = cost_known and bool(frame["cost"].notna().all())
+    cost = float(frame["cost"].sum()) if all_costs else pd.NA
+    profit = float(revenue - cost) if all_costs else pd.NA
+    total = {
+        "partner_id": None,
+        "partner_code": None,
+        "partner_name": None,
+        "revenue": float(revenue),
+        "cost": cost,
+        "gross_profit": profit,
+        "gross_margin": profit / revenue if all_costs and revenue > 0 else pd.NA,
+        "revenue_share": 1.0 if revenue else pd.NA,
+        "n_lines": len(chosen),
+        "n_documents": (
+            int(chosen["doc_no"].nunique()) if chosen["doc_no"].notna().any() else pd.NA
+        ),
+        "receivable_balance": (
+            float(frame["receivable_balance"].sum()) if position is not None else pd.NA
+        ),
+        "overdue_amount": (
+            float(frame["overdue_amount"].sum()) if position is not None else pd.NA
+        ),
+    }
+    return frame, total
+
+
+def profitability(
+    sales: pd.DataFrame | None,
+    receivables: pd.DataFrame | None,
+    master: pd.DataFrame | None,
+    period: Period,
+    config: dict | None,
+) -> Profitability:
+    """Per-partner profitability for ``period`` and for its year to date.
+
+    Rules:
+    - Lines count by doc_date: the month is period.start..period.end, the year to date
+      Jan 1..period.end. Lines without partner_id or without any amount are left out
+      (and counted in notes); the totals are sums over exactly the lines used.
+    - Revenue is net_revenue() (returns and cancellations negative, VAT excluded).
+    - Cost per line_cost(); a partner with any line lacking a cost has cost NA; the
+      total cost is NA when any partner's is.
+    - gross_profit = revenue − cost; gross_margin = gross_profit / revenue, NA when
+      revenue <= 0 or cost unknown; revenue_share = revenue / total revenue.
+    - The total row is computed from totals (total GP / total revenue), not averaged.
+    - receivable_balance and overdue_amount are receivable_position() at period.end,
+      the same in both tables; NA for everyone when no receivables were given, 0 for a
+      partner that has none. A partner that owes money but bought nothing in the
+      window still gets a row (revenue 0).
+    """
+    notes: list[str] = []
+    lines = usable_lines(sales, config, notes)
+    position = None
+    if has_receivables(receivables):
+        position = receivable_position(receivables, period.end, config)
+        notes.extend(position.attrs.get("notes", []))
+    else:
+        notes.append(
+            "no_receivables: no receivables were given, so receivable balance and "
+            "overdue amount are empty"
+        )
+    sources = (sales, receivables)
+    cost_known = not any(n.startswith("no_cost_data") for n in notes)
+    month, month_total = _table(
+        lines, period.start, period.end, position, master, sources, cost_known
+    )
+    ytd, ytd_total = _table(
+        lines, period.year_start, period.end, position, master, sources, cost_known
+    )
+    log.info(
+        "profitability %s: %d partners in the month, %d year to date, revenue %.2f",
+        period,
+        len(month),
+        len(ytd),
+        month_total["revenue"],
+    )
+    return Profitability(month, ytd, month_total, ytd_total, notes)
