@@ -15,7 +15,12 @@ from ledgerflow.config import load_defaults
 from ledgerflow.errors import ConfigError
 from ledgerflow.metrics import (
     PROFIT_COLUMNS,
+    abc_class,
+    aging,
+    aging_columns,
+    concentration,
     net_revenue,
+    payment_behaviour,
     profitability,
     receivable_position,
 )
@@ -403,3 +408,92 @@ def test_every_note_code_has_a_label(sales, receivables):
     }
     for code in codes:
         assert labels.has("phrases", code), code
+
+
+# ----------------------------------------------------- aging, behaviour, shares
+
+
+def test_aging_bands_from_hand(receivables):
+    bands = by_id(aging(receivables, "2024-03-31", config()))
+    assert list(bands.columns) == aging_columns(config())[:] and len(bands) == 3
+    assert aging_columns(config()) == [
+        "aging_not_due",
+        "aging_1_30",
+        "aging_31_60",
+        "aging_61_90",
+        "aging_91_120",
+        "aging_121_plus",
+        "aging_no_due_date",
+    ]
+    # P1: I3 due on the day → not due; I2 one day past due.
+    assert bands.loc["P1", "aging_not_due"] == 40_000
+    assert bands.loc["P1", "aging_1_30"] == 50_000
+    # P2: due 02-04 → 56 days; P4: due 2023-12-01 → 121 days, past the 120 bound.
+    assert bands.loc["P2", "aging_31_60"] == 70_000
+    assert bands.loc["P4", "aging_91_120"] == 0
+    assert bands.loc["P4", "aging_121_plus"] == 25_000
+
+
+def test_aging_buckets_from_config(receivables):
+    settings = config(receivables={"aging_buckets": [60]})
+    assert aging_columns(settings)[1:3] == ["aging_1_60", "aging_61_plus"]
+    bands = by_id(aging(receivables, "2024-03-31", settings))
+    assert bands.loc["P2", "aging_1_60"] == 70_000
+    with pytest.raises(ConfigError, match=r"aging_buckets: expected rising"):
+        aging(
+            receivables, "2024-03-31", config(receivables={"aging_buckets": [60, 30]})
+        )
+
+
+def test_payment_behaviour_from_hand(receivables):
+    receivables["is_disputed"] = pd.array([True, None, False, False, False, False])
+    rows = by_id(payment_behaviour(receivables, "2024-03-01", "2024-03-31", config()))
+    # Settled in March: I1 (P1: 70 days to pay, 40 days late) and I4 (P2: 65, 35).
+    assert rows.loc["P1", "avg_days_to_pay"] == 70
+    assert rows.loc["P1", "avg_days_late"] == 40
+    assert rows.loc["P1", "on_time_share"] == 0
+    assert rows.loc["P1", "n_disputed"] == 1
+    assert rows.loc["P2", "avg_days_to_pay"] == 65
+    assert "P4" not in rows.index  # settled in April
+
+
+def test_concentration_and_abc_from_hand():
+    revenue = pd.Series([50.0, 30.0, 15.0, 5.0, -10.0])
+    figures = concentration(pd.DataFrame({"revenue": revenue}), top_n=2)
+    assert figures["top_share"] == pytest.approx(0.8)
+    assert figures["hhi"] == pytest.approx(0.365)  # .25 + .09 + .0225 + .0025
+    # Cumulative share before each: 0, .5, .8, .95 → A, A, B, C; a net returner is C.
+    assert abc_class(revenue).tolist() == ["A", "A", "B", "C", "C"]
+
+
+def test_ibm_aging_and_behaviour_match_the_file(shared_data):
+    path = shared_data / IBM
+    frame = read_ibm(path)
+    asof = pd.Timestamp("2013-03-31")
+    bands = by_id(aging(frame, asof, config()))
+    balance = by_id(receivable_position(frame, asof, config()))["receivable_balance"]
+    band_sum = bands.sum(axis=1)
+    assert (band_sum - balance.reindex(bands.index)).abs().max() < 1e-9
+    assert bands["aging_no_due_date"].sum() == 0
+
+    # DaysLate and DaysToSettle in the file are the oracle for the behaviour.
+    behaviour = by_id(payment_behaviour(frame, "2013-01-01", "2013-12-31", config()))
+    late, to_pay, on_time, disputed = (defaultdict(list) for _ in range(4))
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            settled = dt.datetime.strptime(row["SettledDate"], "%m/%d/%Y").date()
+            if settled.year != 2013:
+                continue
+            customer = row["customerID"]
+            late[customer].append(int(row["DaysLate"]))
+            to_pay[customer].append(int(row["DaysToSettle"]))
+            on_time[customer].append(int(row["DaysLate"]) == 0)
+            disputed[customer].append(row["Disputed"] == "Yes")
+    assert set(behaviour.index) == set(late)
+    for customer, row in behaviour.iterrows():
+        n = len(late[customer])
+        assert row["n_invoices_paid"] == n
+        assert row["avg_days_late"] == pytest.approx(sum(late[customer]) / n)
+        assert row["avg_days_to_pay"] == pytest.approx(sum(to_pay[customer]) / n)
+        assert row["on_time_share"] == pytest.approx(sum(on_time[customer]) / n)
+        assert row["n_disputed"] == sum(disputed[customer])

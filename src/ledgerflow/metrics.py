@@ -496,3 +496,174 @@ def profitability(
         month_total["revenue"],
     )
     return Profitability(month, ytd, month_total, ytd_total, notes)
+
+
+# ----------------------------------------------------------- aging and behaviour
+
+
+def aging_columns(config: dict | None) -> list[str]:
+    """Column keys of aging(): not due, one per [receivables] aging_buckets band,
+    the open-ended last band, and open invoices without a due date."""
+    bounds = _aging_bounds(config)
+    names = ["aging_not_due"]
+    low = 1
+    for high in bounds:
+        names.append(f"aging_{low}_{high}")
+        low = high + 1
+    names.append(f"aging_{low}_plus")
+    return [*names, "aging_no_due_date"]
+
+
+def _aging_bounds(config: dict | None) -> list[int]:
+    bounds = setting(config, "receivables", "aging_buckets", [30, 60, 90, 120])
+    ok = bool(bounds) and all(isinstance(b, int) and b > 0 for b in bounds)
+    if not ok or list(bounds) != sorted(set(bounds)):
+        raise ConfigError(
+            f"[receivables] aging_buckets: expected rising whole numbers of days past "
+            f"due, e.g. [30, 60, 90, 120] (got {bounds!r})"
+        )
+    return list(bounds)
+
+
+def aging(
+    receivables: pd.DataFrame, asof: pd.Timestamp, config: dict | None
+) -> pd.DataFrame:
+    """The open balance of each partner_id at ``asof`` split by days past due.
+
+    Rules:
+    - the open part of an invoice is as in receivable_position();
+    - days past due = asof − due_date; 0 or less is "not due" (due on ``asof`` itself
+      is not yet late); bands are 1..b1, b1+1..b2, …, and above the last bound, with
+      the bounds in [receivables] aging_buckets (default 30, 60, 90, 120);
+    - the grace of overdue_after_days is not applied: aging shows raw days;
+    - the bands of a partner add up to its receivable_balance.
+    """
+    columns = aging_columns(config)
+    if not has_receivables(receivables):
+        out = pd.DataFrame({c: pd.Series(dtype=_AMOUNT) for c in columns})
+        out.insert(0, "partner_id", pd.Series(dtype="string"))
+        return out
+    asof = pd.Timestamp(asof).normalize()
+    invoice_date = date_column(receivables, "invoice_date")
+    amount = amount_column(receivables, "amount")
+    counted = ~(invoice_date > asof).fillna(False) & amount.notna()
+    open_part = (amount - _settled_part(receivables, asof)).where(counted, 0.0)
+    days = (asof - date_column(receivables, "due_date")).dt.days
+
+    edges = [-float("inf"), 0, *_aging_bounds(config), float("inf")]
+    band = pd.cut(days, edges, right=True, labels=columns[:-1])
+    frame = pd.DataFrame({"partner_id": receivables["partner_id"]})
+    for name in columns[:-1]:
+        frame[name] = open_part.where(band == name, 0.0).astype(_AMOUNT)
+    frame["aging_no_due_date"] = open_part.where(days.isna(), 0.0).astype(_AMOUNT)
+    out = frame[counted.to_numpy()].groupby("partner_id", sort=True).sum()
+    return out.reset_index()
+
+
+BEHAVIOUR_COLUMNS = [
+    "partner_id",
+    "n_invoices_paid",
+    "avg_days_to_pay",
+    "avg_days_late",
+    "on_time_share",
+    "n_disputed",
+]
+
+
+def payment_behaviour(
+    receivables: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    config: dict | None,
+) -> pd.DataFrame:
+    """How each partner_id paid the invoices it settled in start..end (inclusive).
+
+    Rules:
+    - only invoices with a settled_date in the window and an invoice date count;
+    - days to pay = settled_date − invoice_date; days late = settled_date − due_date,
+      0 when paid on or before the due date (an invoice with no due date is left out
+      of days late and of on-time share);
+    - on_time_share = invoices paid no later than due_date + overdue_after_days,
+      divided by the invoices with a due date (a count share, not an amount share);
+    - n_disputed counts invoices flagged is_disputed among those counted.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    if not has_receivables(receivables):
+        out = pd.DataFrame({c: pd.Series(dtype=_AMOUNT) for c in BEHAVIOUR_COLUMNS})
+        out["partner_id"] = out["partner_id"].astype("string")
+        return out
+    settled = date_column(receivables, "settled_date")
+    invoiced = date_column(receivables, "invoice_date")
+    due = date_column(receivables, "due_date")
+    counted = (settled >= start) & (settled <= end) & invoiced.notna()
+    late_days = (settled - due).dt.days
+    grace = overdue_after_days(config)
+    disputed = receivables.get("is_disputed")
+    frame = pd.DataFrame(
+        {
+            "partner_id": receivables["partner_id"],
+            "days_to_pay": (settled - invoiced).dt.days.astype(_AMOUNT),
+            "days_late": late_days.clip(lower=0).astype(_AMOUNT),
+            "on_time": (late_days <= grace).astype(_AMOUNT).where(due.notna()),
+            "disputed": (
+                pd.Series(disputed, index=receivables.index)
+                .astype("boolean")
+                .fillna(False)
+                .astype("Int64")
+                if disputed is not None
+                else pd.Series(0, index=receivables.index, dtype="Int64")
+            ),
+        }
+    )[counted.fillna(False).to_numpy()]
+    grouped = frame.groupby("partner_id", sort=True)
+    out = pd.DataFrame(
+        {
+            "n_invoices_paid": grouped.size().astype("Int64"),
+            "avg_days_to_pay": grouped["days_to_pay"].mean().astype(_AMOUNT),
+            "avg_days_late": grouped["days_late"].mean().astype(_AMOUNT),
+            "on_time_share": grouped["on_time"].mean().astype(_AMOUNT),
+            "n_disputed": grouped["disputed"].sum().astype("Int64"),
+        }
+    )
+    out.index.name = "partner_id"
+    return out.reset_index()[BEHAVIOUR_COLUMNS]
+
+
+def concentration(frame: pd.DataFrame, top_n: int = 10) -> dict[str, Any]:
+    """How concentrated revenue is across the partners of a profitability table.
+
+    Rules: only positive revenue counts (net returners have no share of sales);
+    top_share = revenue of the ``top_n`` largest / total; hhi = Σ share² on a 0..1
+    scale (1 = a single partner). Empty or no positive revenue: both NA.
+    """
+    revenue = pd.to_numeric(frame.get("revenue"), errors="coerce")
+    revenue = revenue[revenue > 0] if revenue is not None else pd.Series(dtype=float)
+    total = float(revenue.sum())
+    if not total:
+        return {"top_n": top_n, "top_share": pd.NA, "hhi": pd.NA}
+    shares = revenue / total
+    top = float(revenue.nlargest(top_n).sum()) / total
+    return {"top_n": top_n, "top_share": top, "hhi": float((shares**2).sum())}
+
+
+def abc_class(
+    revenue: pd.Series, bounds: tuple[float, float] = (0.8, 0.95)
+) -> pd.Series:
+    """A, B or C per partner from the cumulative share of revenue, largest first.
+
+    Rules: a partner is A while the cumulative share *before* it is below bounds[0]
+    (so the partner that crosses 80 % is still A), B below bounds[1], else C;
+    partners with revenue <= 0 are C. Ties keep input order.
+    """
+    values = pd.to_numeric(revenue, errors="coerce").astype(float)
+    positive = values.where(values > 0, 0.0).fillna(0.0)
+    total = positive.sum()
+    out = pd.Series("C", index=revenue.index, dtype="string")
+    if not total:
+        return out
+    ordered = positive.sort_values(ascending=False, kind="mergesort")
+    before = (ordered.cumsum() - ordered) / total
+    classes = pd.Series("C", index=ordered.index, dtype="string")
+    classes = classes.mask(before < bounds[1], "B").mask(before < bounds[0], "A")
+    classes = classes.mask(ordered <= 0, "C")
+    return classes.reindex(revenue.index)
