@@ -1,0 +1,429 @@
+"""The four workbooks of a monthly run, each a thin layer over write_workbook.
+
+Column keys, in the order shown, are listed here as data; a key the frame lacks is
+left out and a frame column not listed is not written. Rules shared by all four:
+
+- Headers, sheet titles, reasons and notes come from the label catalogue in ``lang``.
+- Workbooks meant for sharing (profitability, evaluation, rejects) never carry
+  contact data: their column lists exclude CONTACT_KEYS (checked when they are
+  written), and a rejected phone or e-mail value is masked in the rejects workbook.
+  The partner master is internal and shows contacts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ledgerflow import labels
+from ledgerflow.errors import LedgerflowError
+from ledgerflow.period import Period
+from ledgerflow.report.workbook import ColumnSum, Ratio, SheetSpec, write_workbook
+from ledgerflow.tables import Reject, Skip
+
+log = logging.getLogger(__name__)
+
+MASTER_COLUMNS = [
+    "partner_id",
+    "partner_code",
+    "partner_codes",
+    "partner_name",
+    "brn",
+    "brn_status",
+    "business_kind",
+    "representative",
+    "business_type",
+    "business_item",
+    "industry",
+    "region",
+    "address",
+    "postcode",
+    "size",
+    "phone",
+    "email",
+    "first_txn_date",
+    "last_txn_date",
+    "n_sales_lines",
+    "source_files",
+    "match_rule",
+    "n_source_rows",
+    "quality_score",
+    "quality_issues",
+]
+PROFITABILITY_COLUMNS = [
+    "partner_id",
+    "partner_code",
+    "partner_name",
+    "revenue",
+    "cost",
+    "gross_profit",
+    "gross_margin",
+    "revenue_share",
+    "n_lines",
+    "n_documents",
+    "receivable_balance",
+    "overdue_amount",
+]
+EVALUATION_COLUMNS = [
+    "partner_id",
+    "partner_code",
+    "partner_name",
+    "revenue",
+    "gross_profit",
+    "gross_margin",
+    "overdue_share",
+    "points_revenue",
+    "points_margin",
+    "points_payment",
+    "score",
+    "grade",
+    "rank",
+    "is_prune_candidate",
+    "prune_reason",
+    "guard_reason",
+]
+REJECT_COLUMNS = ["file", "sheet", "row", "column", "value", "rule", "reason"]
+SKIP_COLUMNS = ["file", "sheet", "row", "reason"]
+REFUSED_COLUMNS = ["file", "reason"]
+
+# Personal contact data: kept in the internal master, never in a shared workbook.
+CONTACT_KEYS = frozenset({"phone", "email", "mobile", "fax"})
+# Total-row figures that are ratios of two totals, never a sum or an average of rows.
+TOTAL_RATIOS = {"gross_margin": ("gross_profit", "revenue")}
+_SUMMABLE_KINDS = {"money", "int", "number"}
+
+
+def check_shareable(columns: Sequence[str], workbook: str) -> None:
+    """Raise if ``columns`` of a workbook meant for sharing include contact data."""
+    leaked = sorted(CONTACT_KEYS.intersection(columns))
+    if leaked:
+        raise LedgerflowError(
+            f"{workbook}: columns {', '.join(leaked)} hold personal contact data and "
+            "may only appear in the internal partner master; remove them"
+        )
+
+
+# Partner master (internal)
+
+
+def write_partner_master(
+    master: pd.DataFrame,
+    path: Path,
+    *,
+    lang: str,
+    created: dt.datetime | dt.date,
+    conflicts: pd.DataFrame | None = None,
+    links: pd.DataFrame | None = None,
+) -> Path:
+    """One row per canonical partner, with the codes and files it came from.
+
+    Internal workbook: contacts are shown. ``conflicts`` (values that disagreed
+    between sources) and ``links`` (which source code went to which partner) get
+    sheets of their own with all their columns, when given.
+    """
+    sheets = [SheetSpec("partner_master", master, MASTER_COLUMNS)]
+    for key, frame in (("conflicts", conflicts), ("links", links)):
+        if frame is not None:
+            sheets.append(SheetSpec(key, frame, list(frame.columns)))
+    return write_workbook(path, sheets, lang=lang, created=created)
+
+
+# Profitability (shared)
+
+
+def write_profitability(
+    month: pd.DataFrame,
+    ytd: pd.DataFrame,
+    month_total: Mapping | pd.Series | None,
+    ytd_total: Mapping | pd.Series | None,
+    notes: Sequence[str],
+    path: Path,
+    *,
+    lang: str,
+    period: Period,
+    created: dt.datetime | dt.date,
+) -> Path:
+    """Per partner figures for the month and the year to date, one sheet each.
+
+    Rules:
+    - The period is in each sheet's title and first note.
+    - The total row takes the given totals; a missing one is the column's sum, and
+      gross margin is gross profit / revenue of the totals (never an average of
+      margins). Sums are written as =SUM() formulas caching the value.
+    - A figure with no data behind it stays empty (never 0) and a note says how many
+      partners, or that the inputs had none at all.
+    - ``notes`` (from the metrics stage) are written on both sheets.
+    """
+    check_shareable(PROFITABILITY_COLUMNS, "profitability workbook")
+    month_note = labels.phrase(
+        "period_month",
+        lang,
+        period=str(period),
+        start=f"{period.start:%Y-%m-%d}",
+        end=f"{period.end:%Y-%m-%d}",
+    )
+    ytd_note = labels.phrase(
+        "period_ytd",
+        lang,
+        start=f"{period.year_start:%Y-%m-%d}",
+        end=f"{period.end:%Y-%m-%d}",
+    )
+    sheets = []
+    for key, frame, total, first_note in (
+        ("profitability_month", month, month_total, month_note),
+        ("profitability_ytd", ytd, ytd_total, ytd_note),
+    ):
+        sheets.append(
+            SheetSpec(
+                key,
+                frame,
+                PROFITABILITY_COLUMNS,
+                total=total_row(frame, PROFITABILITY_COLUMNS, total),
+                notes=[
+                    first_note,
+                    *notes,
+                    *no_data_notes(frame, PROFITABILITY_COLUMNS, lang),
+                ],
+                title_values={
+                    "period": str(period),
+                    "year": period.year,
+                    "month": f"{period.month:02d}",
+                },
+            )
+        )
+    return write_workbook(path, sheets, lang=lang, created=created)
+
+
+def total_row(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    given: Mapping | pd.Series | None,
+) -> dict:
+    """The total row of ``frame``: given totals first, else sums; ratios from totals.
+
+    Rules:
+    - a column whose rows are all empty has an empty total, even if 0 was given;
+    - summable columns (money, counts) are ColumnSum, so the sheet shows =SUM();
+    - gross_margin is Ratio(gross_profit, revenue) of the totals; empty when revenue
+      is 0 or missing;
+    - other columns (shares, scores, names) have no total unless given.
+    """
+    given = dict(given) if given is not None else {}
+    total: dict = {}
+    for key in columns:
+        if key not in frame.columns or key in TOTAL_RATIOS:
+            continue
+        if frame[key].isna().all():
+            # no data behind the figure: empty, never 0
+            if _number(given.get(key)):
+                log.warning(
+                    "total of %s: %r given for an empty column", key, given[key]
+                )
+            total[key] = None
+            continue
+        value = _number(given.get(key))
+        if value is None and labels.kind(key) in _SUMMABLE_KINDS:
+            value = float(pd.to_numeric(frame[key], errors="coerce").sum())
+        if value is not None and labels.kind(key) in _SUMMABLE_KINDS | {"percent"}:
+            total[key] = ColumnSum(value)
+        elif key in given:
+            total[key] = given[key]
+    for key, (numerator, denominator) in TOTAL_RATIOS.items():
+        if key not in frame.columns:
+            continue
+        top = _sum_value(total.get(numerator))
+        bottom = _sum_value(total.get(denominator))
+        value = top / bottom if top is not None and bottom else None
+        if value is None and (top is None or bottom is None):
+            value = _number(given.get(key))
+        total[key] = Ratio(numerator, denominator, value)
+    return total
+
+
+def _sum_value(cell) -> float | None:
+    return cell.value if isinstance(cell, ColumnSum) else _number(cell)
+
+
+def _number(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def no_data_notes(frame: pd.DataFrame, columns: Sequence[str], lang: str) -> list[str]:
+    """Why figures are empty: a note per numeric column with missing values."""
+    notes = []
+    if frame.empty:
+        return notes
+    for key in columns:
+        if key not in frame.columns or labels.kind(key) == "text":
+            continue
+        missing = int(frame[key].isna().sum())
+        header = labels.label(key, lang)
+        if missing == len(frame):
+            notes.append(labels.phrase("no_data_column", lang, column=header))
+        elif missing:
+            notes.append(
+                labels.phrase("some_no_data", lang, column=header, count=missing)
+            )
+    return notes
+
+
+# Evaluation (shared)
+
+
+def write_evaluation(
+    frame: pd.DataFrame,
+    notes: Sequence[str],
+    path: Path,
+    *,
+    lang: str,
+    year: int,
+    created: dt.datetime | dt.date,
+) -> Path:
+    """The scorecard of ``year``: score, grade, rank, prune candidates highlighted.
+
+    prune_reason and guard_reason hold rule codes joined by "; " (e.g.
+    "grade_D; negative_gross_profit"); they are shown as sentences in ``lang``.
+    """
+    check_shareable(EVALUATION_COLUMNS, "evaluation workbook")
+    shown = frame.copy()
+    for key in ("prune_reason", "guard_reason"):
+        if key in shown.columns:
+            shown[key] = (
+                shown[key]
+                .map(lambda codes: translate_codes(codes, lang), na_action="ignore")
+                .astype("string")
+            )
+    highlight = None
+    if "is_prune_candidate" in shown.columns:
+        highlight = shown["is_prune_candidate"].astype("boolean").fillna(False)
+    spec = SheetSpec(
+        "evaluation",
+        shown,
+        EVALUATION_COLUMNS,
+        highlight=highlight,
+        notes=[labels.phrase("evaluation_year", lang, year=year), *notes],
+        title_values={"year": year},
+    )
+    return write_workbook(path, [spec], lang=lang, created=created)
+
+
+def translate_codes(codes: str, lang: str) -> str:
+    """ "grade_D; negative_gross_profit" -> "등급 D; 매출총이익 적자" (ko)."""
+    texts = []
+    for code in (part.strip() for part in str(codes).split(";")):
+        if not code:
+            continue
+        if labels.has("rules", code) or not code.startswith("grade_"):
+            texts.append(labels.reason(code, lang))
+        else:
+            texts.append(labels.phrase("prune_grade", lang, grade=code[6:]))
+    return "; ".join(texts)
+
+
+# Rejects (shared)
+
+
+def write_rejects(
+    rejects: Sequence[Reject],
+    skipped: Sequence[Skip],
+    refused: Sequence[Reject],
+    path: Path,
+    *,
+    lang: str,
+    created: dt.datetime | dt.date,
+) -> Path:
+    """Every row not used, every control row skipped, every file refused.
+
+    Rules:
+    - values are written as text exactly as found (a phone number or e-mail address
+      is masked: this workbook is shared);
+    - the reason is the rule's sentence in ``lang`` with the detail in brackets;
+    - a column given as a canonical key is shown with its header in ``lang``.
+    """
+    check_shareable(REJECT_COLUMNS + SKIP_COLUMNS + REFUSED_COLUMNS, "rejects workbook")
+    sheets = [
+        SheetSpec("rejects", _reject_frame(rejects, lang), REJECT_COLUMNS),
+        SheetSpec("skipped", _skip_frame(skipped, lang), SKIP_COLUMNS),
+        SheetSpec("refused", _refused_frame(refused, lang), REFUSED_COLUMNS),
+    ]
+    return write_workbook(path, sheets, lang=lang, created=created)
+
+
+def _reject_frame(rejects: Sequence[Reject], lang: str) -> pd.DataFrame:
+    return _frame(
+        [
+            {
+                "file": r.file,
+                "sheet": r.sheet,
+                "row": r.row,
+                "column": _column_header(r.column, lang),
+                "value": _shareable_value(r.column, r.value),
+                "rule": r.rule,
+                "reason": labels.reason(r.rule, lang, r.detail),
+            }
+            for r in rejects
+        ],
+        REJECT_COLUMNS,
+    )
+
+
+def _skip_frame(skipped: Sequence[Skip], lang: str) -> pd.DataFrame:
+    return _frame(
+        [
+            {
+                "file": s.file,
+                "sheet": s.sheet,
+                "row": s.row,
+                "reason": labels.reason(s.rule, lang, s.detail),
+            }
+            for s in skipped
+        ],
+        SKIP_COLUMNS,
+    )
+
+
+def _refused_frame(refused: Sequence[Reject], lang: str) -> pd.DataFrame:
+    return _frame(
+        [
+            {"file": r.file, "reason": labels.reason(r.rule, lang, r.detail)}
+            for r in refused
+        ],
+        REFUSED_COLUMNS,
+    )
+
+
+def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for key in columns:
+        dtype = "Int64" if key == "row" else "string"
+        frame[key] = frame[key].astype(dtype)
+    return frame
+
+
+def _column_header(column: str | None, lang: str) -> str | None:
+    if column and labels.has("columns", column):
+        return labels.label(column, lang)
+    return column
+
+
+_CONTACT_CHARS = re.compile(r"[0-9A-Za-z]")
+
+
+def _shareable_value(column: str | None, value) -> str | None:
+    """The rejected value as text; contact data masked past its first characters."""
+    if value is None:
+        return None
+    text = str(value)
+    if column not in CONTACT_KEYS:
+        return text
+    return text[:3] + _CONTACT_CHARS.sub("*", text[3:])

@@ -1,0 +1,554 @@
+"""A safe, deterministic xlsx writer for the management workbooks.
+
+``write_workbook`` turns a list of SheetSpec (a frame, the column keys to show, rows to
+highlight, a total row, notes) into one workbook. Business rules it applies:
+
+- Text from inputs never becomes a formula or a link: xlsxwriter's string conversions
+  are off and every text value is written with ``write_string``, exactly as found
+  (``=HYPERLINK(...)``, ``+플러스상사``, ``@홈마트``, a TAB-prefixed memo).
+- The only formulas are the ones ledgerflow writes in a total row (ColumnSum, Ratio);
+  each carries its computed result as the cached value, so a reader that trusts cached
+  values (LibreOffice, Excel's protected view, pandas) sees the figure, never 0.
+- Numbers stay numbers, negatives included; a missing value (NA, NaN, NaT) is an
+  empty cell, never 0; an infinite value is an empty cell with a note.
+- Codes are text (leading zeros kept); text longer than Excel's 32,767 characters is
+  cut, with a note.
+- Datetimes with a time zone are shown in Asia/Seoul time, without the zone.
+- The same frames give the same bytes: document dates come from ``created`` (set from
+  the period by the caller), never from the clock.
+- Written under a temporary name and renamed when complete (see atomic.py).
+- Made for people: headers in the chosen language, frozen header row, filters, number
+  formats by column kind (labels catalogue), widths measured from the text (Hangul
+  counts double), highlighted rows in light red, a bold total row, notes under the
+  table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from ledgerflow import labels
+from ledgerflow.report.atomic import atomic_path, output_error
+
+log = logging.getLogger(__name__)
+
+TIMEZONE = "Asia/Seoul"
+MAX_CELL_CHARS = 32_767  # Excel's limit, in UTF-16 code units
+MAX_DATA_ROWS = 1_000_000  # Excel stops at 1,048,576 rows; room for total and notes
+MAX_SHEET_NAME = 31
+MAX_COLUMN_WIDTH = 60
+WIDTH_SAMPLE_ROWS = 5_000  # widths are measured on the first rows only
+# Above this many cells xlsxwriter streams rows to disk instead of holding them.
+CONSTANT_MEMORY_CELLS = 2_000_000
+
+HIGHLIGHT_FILL = "#FFC7CE"  # Excel's "light red fill"
+HEADER_FILL = "#D9E1F2"
+NUMBER_FORMATS = {
+    "money": "#,##0",
+    "int": "#,##0",
+    "number": "#,##0.0",
+    "percent": "0.0%",
+    "date": "yyyy-mm-dd",
+}
+# Currencies without minor units; any other currency shows two decimals.
+WHOLE_CURRENCIES = {"KRW", "JPY", "VND", "CLP", "ISK", "TWD", "HUF"}
+NUMERIC_KINDS = {"money", "int", "number", "percent"}
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": False,
+}
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+@dataclass(frozen=True)
+class ColumnSum:
+    """A total cell written as ``=SUM(...)`` of the column, caching ``value``.
+
+    The writer checks ``value`` against the cells it wrote; if they disagree it writes
+    the plain value (with a warning) rather than a formula that would change it.
+    """
+
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A total cell written as numerator/denominator of two total-row cells.
+
+    E.g. Ratio("gross_profit", "revenue", 0.131): the margin of the totals, computed
+    from the totals, never the average of the rows. ``value`` None leaves it empty.
+    """
+
+    numerator: str
+    denominator: str
+    value: float | None
+
+
+@dataclass
+class SheetSpec:
+    """One sheet: a frame and how to show it.
+
+    ``title_key`` names a [sheets.<key>] catalogue entry, filled with
+    ``title_values``. ``columns`` are the keys to show, in order; keys the frame lacks
+    are left out, frame columns not listed are not written. ``highlight`` is a boolean
+    Series (by position) marking the rows to colour. ``total`` maps column keys to the
+    total row's values (plain, ColumnSum or Ratio). ``money_decimals`` forces 0 or 2
+    decimals on money columns; None decides from ``frame.attrs["currency"]``, else
+    from the values.
+    """
+
+    title_key: str
+    frame: pd.DataFrame
+    columns: Sequence[str]
+    highlight: pd.Series | None = None
+    total: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    title_values: dict[str, Any] = field(default_factory=dict)
+    money_decimals: int | None = None
+
+
+def write_workbook(
+    path: Path,
+    sheets: list[SheetSpec],
+    *,
+    lang: str,
+    created: dt.datetime | dt.date,
+    title: str | None = None,
+) -> Path:
+    """Write ``sheets`` to ``path`` atomically and return ``path``.
+
+    ``created`` becomes the document's created/modified date, so it must come from
+    the data (the period), not the clock, for the bytes to be reproducible.
+    """
+    path = Path(path)
+    cells = sum(len(s.frame) * max(len(s.columns), 1) for s in sheets)
+    options = dict(WORKBOOK_OPTIONS)
+    if cells > CONSTANT_MEMORY_CELLS:
+        options.update(constant_memory=True, use_zip64=True)
+    with atomic_path(path) as temporary:
+        workbook = xlsxwriter.Workbook(str(temporary), options)
+        try:
+            workbook.set_properties(_properties(path, created, title))
+            styles = _Styles(workbook)
+            taken: set[str] = set()
+            for spec in sheets:
+                name = clean_sheet_name(
+                    labels.sheet_title(spec.title_key, lang, **spec.title_values), taken
+                )
+                _write_sheet(workbook.add_worksheet(name), spec, lang, styles)
+        except BaseException:
+            # release xlsxwriter's temporary files; the half-written output is
+            # removed by atomic_path, and the first error is the one that matters
+            with contextlib.suppress(Exception):
+                workbook.close()
+            raise
+        _close(workbook, path)
+    log.info("%s: %d sheet(s) written", path.name, len(sheets))
+    return path
+
+
+def _close(workbook: xlsxwriter.Workbook, path: Path) -> None:
+    """Write the zip; an OSError underneath becomes an OutputError naming ``path``."""
+    try:
+        workbook.close()
+    except FileCreateError as exc:
+        cause = exc.args[0] if exc.args else None
+        if isinstance(cause, OSError):
+            raise output_error(path, cause, "write") from exc
+        raise
+
+
+def _properties(path: Path, created: dt.datetime | dt.date, title: str | None) -> dict:
+    if not isinstance(created, dt.datetime):
+        created = dt.datetime(created.year, created.month, created.day)
+    if created.tzinfo is not None:
+        created = created.astimezone(dt.UTC).replace(tzinfo=None)
+    return {
+        "title": title or path.stem,
+        "author": "ledgerflow",
+        "comments": "Written by ledgerflow",
+        "created": created,
+    }
+
+
+def clean_sheet_name(name: str, taken: set[str]) -> str:
+    """``name`` made legal for Excel and unique among ``taken`` (which it extends).
+
+    Rules: characters []:*?/\\ become "_", no leading or trailing apostrophe, at most
+    31 characters, not empty, and unique ignoring case (as Excel compares them): a
+    repeat gets " (2)", " (3)", ... within the 31 characters.
+    """
+    cleaned = _BAD_SHEET_CHARS.sub("_", str(name)).strip().strip("'").strip()
+    cleaned = cleaned[:MAX_SHEET_NAME].rstrip() or "Sheet"
+    if cleaned.lower() == "history":  # reserved by Excel
+        cleaned = f"{cleaned}_"
+    candidate, number = cleaned, 1
+    while candidate.lower() in taken:
+        number += 1
+        suffix = f" ({number})"
+        candidate = cleaned[: MAX_SHEET_NAME - len(suffix)].rstrip() + suffix
+    taken.add(candidate.lower())
+    return candidate
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on screen: East Asian wide characters count double."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+class _Styles:
+    """The workbook's formats, created once each in a fixed order (same bytes)."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook):
+        self.workbook = workbook
+        self.cache: dict[tuple, Any] = {}
+        self.header = workbook.add_format(
+            {
+                "bold": True,
+                "bg_color": HEADER_FILL,
+                "bottom": 1,
+                "text_wrap": True,
+                "valign": "top",
+            }
+        )
+        self.heading = workbook.add_format({"bold": True})
+
+    def cell(self, num_format: str | None, highlight: bool, total: bool):
+        key = (num_format, highlight, total)
+        if key not in self.cache:
+            spec: dict[str, Any] = {}
+            if num_format:
+                spec["num_format"] = num_format
+            if highlight:
+                spec["bg_color"] = HIGHLIGHT_FILL
+            if total:
+                spec.update(bold=True, top=1)
+            self.cache[key] = self.workbook.add_format(spec) if spec else None
+        return self.cache[key]
+
+
+@dataclass
+class _Column:
+    key: str
+    kind: str
+    header: str
+    num_format: str | None
+    values: list  # float | int | str | bool | datetime | None, one per row
+    infinite_rows: list[int] = field(default_factory=list)
+    cut_rows: list[int] = field(default_factory=list)
+
+
+def _write_sheet(sheet, spec: SheetSpec, lang: str, styles: _Styles) -> None:
+    frame = spec.frame
+    notes = list(spec.notes)
+
+    # rows beyond Excel's sheet limit cannot be shown; say so rather than fail
+    if len(frame) > MAX_DATA_ROWS:
+        notes.append(labels.phrase("rows_cut", lang, count=len(frame) - MAX_DATA_ROWS))
+        log.warning("%s: %d rows beyond the sheet limit", spec.title_key, len(frame))
+        frame = frame.iloc[:MAX_DATA_ROWS]
+    keys = [key for key in spec.columns if key in frame.columns]
+    columns = [_prepare_column(frame, key, lang, spec) for key in keys]
+    marked = _highlight_mask(spec.highlight, len(spec.frame))[: len(frame)]
+
+    for col, column in enumerate(columns):
+        sheet.write_string(0, col, column.header, styles.header)
+    for row in range(len(frame)):
+        highlight = bool(marked[row])
+        for col, column in enumerate(columns):
+            style = styles.cell(column.num_format, highlight, False)
+            _write_value(sheet, row + 1, col, column.values[row], style)
+
+    # the total row sits right under the data; people and SUM() see it as such
+    last_row = len(frame)
+    if spec.total is not None and columns:
+        last_row += 1
+        _write_total(sheet, last_row, columns, spec.total, len(frame), lang, styles)
+
+    for column in columns:
+        notes.extend(_column_notes(column, lang))
+    if not len(frame):
+        notes.insert(0, labels.phrase("no_rows", lang))
+    if notes:
+        sheet.write_string(
+            last_row + 2, 0, labels.phrase("notes_heading", lang), styles.heading
+        )
+        for offset, note in enumerate(notes, start=3):
+            sheet.write_string(last_row + offset, 0, _cut(str(note))[0])
+
+    if columns:
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
+        for col, column in enumerate(columns):
+            sheet.set_column(col, col, _width(column))
+
+
+def _prepare_column(frame: pd.DataFrame, key: str, lang: str, spec) -> _Column:
+    series = frame[key]
+    kind = labels.kind(key)
+    num_format = NUMBER_FORMATS.get(kind)
+    if kind == "money" and _money_decimals(series, spec) == 2:
+        num_format = "#,##0.00"
+    column = _Column(key, kind, labels.label(key, lang), num_format, [])
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
+    missing = series.isna().to_numpy(dtype=bool, na_value=True)
+    raw = series.astype(object).tolist()
+    convert = _CONVERTERS.get(kind, _to_text)
+    values = column.values
+    for row, (value, is_missing) in enumerate(zip(raw, missing, strict=True)):
+        if is_missing or value is None:
+            values.append(None)
+            continue
+        value = convert(value)
+        if isinstance(value, float) and math.isinf(value):
+            column.infinite_rows.append(row + 2)
+            value = None
+        elif isinstance(value, str):
+            value, was_cut = _cut(value)
+            if was_cut:
+                column.cut_rows.append(row + 2)
+        values.append(value)
+    return column
+
+
+def _money_decimals(series: pd.Series, spec: SheetSpec) -> int:
+    if spec.money_decimals is not None:
+        return spec.money_decimals
+    currency = spec.frame.attrs.get("currency")
+    if currency:
+        return 0 if str(currency).upper() in WHOLE_CURRENCIES else 2
+    numbers = pd.to_numeric(series, errors="coerce").astype("Float64").dropna()
+    numbers = numbers[np.isfinite(numbers.to_numpy(dtype=float))]
+    return 0 if (numbers.round() == numbers).all() else 2
+
+
+def _highlight_mask(highlight: pd.Series | None, rows: int) -> np.ndarray:
+    if highlight is None:
+        return np.zeros(rows, dtype=bool)
+    if len(highlight) != rows:
+        raise ValueError(
+            f"highlight has {len(highlight)} values for {rows} rows; pass one boolean "
+            "per row of the frame, in the frame's order"
+        )
+    mask = pd.Series(highlight).astype("boolean").fillna(False)
+    return mask.to_numpy(dtype=bool)
+
+
+def _to_number(value):
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return _to_date(value)
+    return _to_text(value)  # text in a numeric column is shown as found
+
+
+def _to_date(value):
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = pd.Timestamp(value).tz_convert(TIMEZONE).tz_localize(None)
+        if isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime(warn=False)
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    return _to_text(value)
+
+
+def _to_bool(value):
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    return _to_text(value)
+
+
+def _to_text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return "; ".join(str(item) for item in items if not _is_missing(item))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _is_missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+_CONVERTERS = {
+    "money": _to_number,
+    "int": _to_number,
+    "number": _to_number,
+    "percent": _to_number,
+    "date": _to_date,
+    "bool": _to_bool,
+    "text": _to_text,
+}
+
+
+def _cut(text: str) -> tuple[str, bool]:
+    """``text`` within Excel's 32,767 UTF-16 units, and whether it was cut."""
+    if len(text) <= MAX_CELL_CHARS // 2:
+        return text, False
+    encoded = text.encode("utf-16-le", "surrogatepass")
+    if len(encoded) <= 2 * MAX_CELL_CHARS:
+        return text, False
+    kept = encoded[: 2 * MAX_CELL_CHARS].decode("utf-16-le", "ignore")
+    return kept, True
+
+
+def _write_value(sheet, row: int, col: int, value, style) -> None:
+    if value is None:
+        if style is not None:
+            sheet.write_blank(row, col, None, style)
+    elif isinstance(value, str):
+        sheet.write_string(row, col, value, style)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, col, value, style)
+    elif isinstance(value, dt.datetime):
+        sheet.write_datetime(row, col, value, style)
+    else:
+        sheet.write_number(row, col, value, style)
+
+
+def _write_total(sheet, row, columns, total, n_rows, lang, styles) -> None:
+    position = {column.key: col for col, column in enumerate(columns)}
+    label_col = next(
+        (
+            col
+            for col, c in enumerate(columns)
+            if c.kind == "text" and c.key not in total
+        ),
+        None,
+    )
+    for col, column in enumerate(columns):
+        style = styles.cell(column.num_format, False, True)
+        value = total.get(column.key)
+        if col == label_col:
+            sheet.write_string(row, col, labels.phrase("total", lang), style)
+        elif isinstance(value, ColumnSum):
+            _write_sum(sheet, row, col, column, value, n_rows, style)
+        elif isinstance(value, Ratio):
+            _write_ratio(sheet, row, col, value, position, style)
+        else:
+            _write_value(sheet, row, col, _total_value(value, column.kind), style)
+
+
+def _total_value(value, kind: str):
+    if value is None or _is_missing(value):
+        return None
+    value = _CONVERTERS.get(kind, _to_text)(value)
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    return _cut(value)[0] if isinstance(value, str) else value
+
+
+def _write_sum(sheet, row, col, column: _Column, total: ColumnSum, n_rows, style):
+    value = total.value
+    if value is None or _is_missing(value) or not math.isfinite(value):
+        sheet.write_blank(row, col, None, style)
+        return
+    written = sum(
+        v
+        for v in column.values
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    )
+    if n_rows == 0 or not math.isclose(written, value, rel_tol=1e-9, abs_tol=1e-6):
+        if n_rows:
+            log.warning(
+                "total of %s: given %s but the rows sum to %s; writing the value",
+                column.key,
+                value,
+                written,
+            )
+        sheet.write_number(row, col, value, style)
+        return
+    first = xl_rowcol_to_cell(1, col)
+    last = xl_rowcol_to_cell(n_rows, col)
+    sheet.write_formula(row, col, f"=SUM({first}:{last})", style, value)
+
+
+def _write_ratio(sheet, row, col, ratio: Ratio, position, style) -> None:
+    value = ratio.value
+    if value is None or _is_missing(value) or not math.isfinite(value):
+        sheet.write_blank(row, col, None, style)
+        return
+    if ratio.numerator not in position or ratio.denominator not in position:
+        sheet.write_number(row, col, value, style)
+        return
+    top = xl_rowcol_to_cell(row, position[ratio.numerator])
+    bottom = xl_rowcol_to_cell(row, position[ratio.denominator])
+    sheet.write_formula(row, col, f"={top}/{bottom}", style, value)
+
+
+def _column_notes(column: _Column, lang: str) -> list[str]:
+    notes = []
+    for phrase, rows in (
+        ("infinite_values", column.infinite_rows),
+        ("cells_cut", column.cut_rows),
+    ):
+        if rows:
+            shown = ", ".join(str(r) for r in rows[:10]) + (
+                " ..." if len(rows) > 10 else ""
+            )
+            notes.append(
+                labels.phrase(
+                    phrase, lang, column=column.header, count=len(rows), rows=shown
+                )
+            )
+    return notes
+
+
+def _width(column: _Column) -> float:
+    widest = max((display_width(part) for part in column.header.split()), default=0)
+    widest = max(widest, min(display_width(column.header), 20))
+    for value in column.values[:WIDTH_SAMPLE_ROWS]:
+        widest = max(widest, _value_width(value, column.num_format))
+    return min(widest + 2, MAX_COLUMN_WIDTH)
+
+
+def _value_width(value, num_format: str | None) -> int:
+    """Characters ``value`` shows with ``num_format`` (near enough for a width)."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return display_width(value)
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, dt.datetime):
+        return 10
+    if num_format == "0.0%":
+        return len(f"{value:.1%}")
+    decimals = len(num_format.rpartition(".")[2]) if "." in (num_format or "") else 0
+    if num_format is None:
+        return len(str(value))
+    return len(f"{value:,.{decimals}f}")
