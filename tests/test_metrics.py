@@ -301,6 +301,13 @@ def test_receivables_fill_the_tables(sales, receivables):
     assert result.month_total["overdue_amount"] == 145_000
     assert result.month_total["revenue"] == 250_000
     assert by_id(result.ytd).loc["P2", "overdue_amount"] == 70_000
+    # P1 comes after 68 % of the month's revenue: still A; P4 sold nothing: C.
+    assert rows["abc_class"].to_dict() == {"P2": "A", "P1": "A", "P4": "C"}
+    assert by_id(result.aging).loc["P4", "aging_121_plus"] == 25_000
+    assert by_id(result.payment).loc["P2", "avg_days_late"] == 35
+    # Year to date: P2 230,000 and P1 80,000 of 310,000.
+    assert result.concentration["top_share"] == pytest.approx(1.0)
+    assert result.concentration["hhi"] == pytest.approx((230**2 + 80**2) / 310**2)
 
 
 def test_no_receivables_is_na_but_none_owed_is_zero(sales, receivables):

@@ -35,6 +35,7 @@ PROFIT_COLUMNS = [
     "n_documents",
     "receivable_balance",
     "overdue_amount",
+    "abc_class",
 ]
 
 # Column keys of receivable_position().
@@ -62,6 +63,10 @@ class Profitability:
     month_total: dict[str, Any]
     ytd_total: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    # Deeper views (issue 5); empty frames / NA figures when there is no data.
+    aging: pd.DataFrame | None = None  # aging() at period.end
+    payment: pd.DataFrame | None = None  # payment_behaviour() over the YTD
+    concentration: dict[str, Any] = field(default_factory=dict)  # of the YTD
 
 
 # --------------------------------------------------------------------------- helpers
@@ -416,6 +421,7 @@ def _table(
     frame = frame.join(partner_identities(frame.index, master, *sources))
     frame = frame.reset_index()
     frame["partner_id"] = frame["partner_id"].astype("string")
+    frame["abc_class"] = abc_class(frame["revenue"])
     frame = _order(frame[PROFIT_COLUMNS])
 
     revenue = frame["revenue"].sum()
@@ -441,6 +447,7 @@ def _table(
         "overdue_amount": (
             float(frame["overdue_amount"].sum()) if position is not None else pd.NA
         ),
+        "abc_class": None,
     }
     return frame, total
 
@@ -468,6 +475,9 @@ def profitability(
       the same in both tables; NA for everyone when no receivables were given, 0 for a
       partner that has none. A partner that owes money but bought nothing in the
       window still gets a row (revenue 0).
+    - abc_class: A/B/C by cumulative share of the window's revenue (abc_class()).
+    - Also returned: aging at period.end, payment behaviour over the year to date,
+      and the concentration of the year-to-date revenue.
     """
     notes: list[str] = []
     lines = usable_lines(sales, config, notes)
@@ -495,7 +505,18 @@ def profitability(
         len(ytd),
         month_total["revenue"],
     )
-    return Profitability(month, ytd, month_total, ytd_total, notes)
+    return Profitability(
+        month,
+        ytd,
+        month_total,
+        ytd_total,
+        notes,
+        aging=aging(receivables, period.end, config),
+        payment=payment_behaviour(receivables, period.year_start, period.end, config),
+        concentration=concentration(
+            ytd, int(setting(config, "profitability", "concentration_top_n", 10))
+        ),
+    )
 
 
 # ----------------------------------------------------------- aging and behaviour
