@@ -82,14 +82,14 @@ _INFERRED_KIND = {
 }
 
 
-def _kind_of(value: object) -> int:
-    if isinstance(value, str):
+def _kind_of_type(cell_type: type) -> int:
+    if issubclass(cell_type, str):
         return _TEXT
-    if isinstance(value, bool | np.bool_):
+    if issubclass(cell_type, bool | np.bool_):
         return _BOOL
-    if isinstance(value, int | float | np.integer | np.floating | Decimal):
+    if issubclass(cell_type, int | float | np.integer | np.floating | Decimal):
         return _NUMBER
-    if isinstance(value, dt.date | np.datetime64):  # Timestamp is a datetime
+    if issubclass(cell_type, dt.date | np.datetime64):  # Timestamp is a datetime
         return _DATETIME
     return _OTHER
 
@@ -106,9 +106,11 @@ class _Cells:
         if inferred in _INFERRED_KIND:
             self.kind = np.full(self.n, _INFERRED_KIND[inferred], dtype=np.int8)
         else:
-            self.kind = np.fromiter(
-                (_kind_of(v) for v in self.raw), dtype=np.int8, count=self.n
-            )
+            # A mixed column: decide once per Python type, not once per cell.
+            types = np.fromiter(map(type, self.raw), dtype=object, count=self.n)
+            type_codes, distinct = pd.factorize(types)
+            kinds = np.array([_kind_of_type(t) for t in distinct], dtype=np.int8)
+            self.kind = kinds[type_codes]
         self.kind[missing] = _BLANK
 
     def where(self, kind: int) -> np.ndarray:
@@ -119,10 +121,11 @@ def _codes(n: int) -> np.ndarray:
     return np.full(n, None, dtype=object)
 
 
-def _per_text(
+def _per_unique(
     raw: np.ndarray, idx: np.ndarray, parse: Callable[[str], tuple], width: int
 ) -> list[np.ndarray]:
-    """Apply ``parse`` once per distinct string; spread its ``width`` results back."""
+    """Apply ``parse`` once per distinct cell of ``raw[idx]``; spread its ``width``
+    results back. Only for cells of one kind: factorize sees 1 == 1.0 == True."""
     codes, uniques = pd.factorize(raw[idx])
     results = [parse(text) for text in uniques]
     columns = []
@@ -191,8 +194,14 @@ def clean_text(values: pd.Series) -> pd.Series:
     out = np.full(cells.n, None, dtype=object)
     text_idx = cells.where(_TEXT)
     if len(text_idx):
-        (out[text_idx],) = _per_text(cells.raw, text_idx, lambda t: (_clean_one(t),), 1)
-    for kind in (_NUMBER, _DATETIME, _BOOL, _OTHER):
+        (out[text_idx],) = _per_unique(
+            cells.raw, text_idx, lambda t: (_clean_one(t),), 1
+        )
+    for kind in (_NUMBER, _DATETIME):
+        idx = cells.where(kind)
+        if len(idx):
+            (out[idx],) = _per_unique(cells.raw, idx, lambda v: (_cell_as_text(v),), 1)
+    for kind in (_BOOL, _OTHER):
         for i in cells.where(kind):
             out[i] = _cell_as_text(cells.raw[i])
     return pd.Series(out, index=cells.index, dtype="string")
@@ -273,7 +282,7 @@ def _parse_numeric(values: pd.Series, prefix: str) -> Parsed:
                 return None, None
             return _number_from_text(text, prefix)
 
-        found, codes = _per_text(cells.raw, idx, parse, 2)
+        found, codes = _per_unique(cells.raw, idx, parse, 2)
         ok = np.array([v is not None for v in found], dtype=bool)
         numbers[idx[ok]] = found[ok].astype("float64")
         missing[idx[ok]] = False
@@ -579,7 +588,7 @@ def parse_dates(
             found = np.datetime64("NaT") if date is None else np.datetime64(date, "D")
             return found, error
 
-        found, codes = _per_text(cells.raw, idx, parse, 2)
+        found, codes = _per_unique(cells.raw, idx, parse, 2)
         dates[idx] = found.astype("datetime64[ns]")
         errors[idx] = codes
 
@@ -608,6 +617,39 @@ def _format_digits(number_format: object) -> int | None:
     section = _FORMAT_LITERALS.sub("", number_format).split(";")[0]
     zeros = section.split(".")[0].count("0")
     return zeros or None
+
+
+def _zfill_digits(codes: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """Zero-pad all-digit codes shorter than their width (in place); return where.
+
+    Worked out once per distinct (code, width) pair: a column of 500,000 codes
+    holds a few thousand of them.
+    """
+    code_ids, _ = pd.factorize(codes)  # None -> -1
+    width_ids, width_values = pd.factorize(widths)
+    pairs, _ = pd.factorize((code_ids + 1) * (len(width_values) + 1) + width_ids)
+    first = np.empty(pairs.max() + 1 if len(pairs) else 0, dtype=np.int64)
+    first[pairs[::-1]] = np.arange(len(pairs))[::-1]  # first cell of each pair
+
+    padded = np.empty(len(first), dtype=object)
+    changed = np.zeros(len(first), dtype=bool)
+    for pair, cell in enumerate(first):
+        code, width = codes[cell], int(widths[cell])
+        padded[pair] = code
+        if code is not None and code.isdigit() and len(code) < width:
+            padded[pair], changed[pair] = code.zfill(width), True
+    codes[:] = padded[pairs]
+    return changed[pairs]
+
+
+def _pad_to_formats(codes: np.ndarray, idx: np.ndarray, formats: np.ndarray) -> None:
+    """Zero-pad the number codes at ``idx`` to the digits their format shows."""
+    format_ids, distinct = pd.factorize(formats)
+    # One width per distinct format; the extra last 0 serves "no format" (-1).
+    widths = np.array([_format_digits(f) or 0 for f in distinct] + [0])[format_ids]
+    found = codes[idx]
+    _zfill_digits(found, widths)
+    codes[idx] = found
 
 
 def _code_from_number(value: object, number_format: object) -> tuple:
@@ -667,31 +709,31 @@ def parse_codes(
 
     idx = cells.where(_TEXT)
     if len(idx):
-        codes[idx], errors[idx], warns[idx] = _per_text(
+        codes[idx], errors[idx], warns[idx] = _per_unique(
             cells.raw, idx, _code_from_text, 3
         )
 
-    formats = (
-        None
-        if number_formats is None
-        else number_formats.reindex(index).to_numpy(dtype=object)
-    )
-    for i in cells.where(_NUMBER):
-        number_format = None if formats is None else formats[i]
-        codes[i], errors[i] = _code_from_number(cells.raw[i], number_format)
+    idx = cells.where(_NUMBER)
+    if len(idx):
+        codes[idx], errors[idx] = _per_unique(
+            cells.raw, idx, lambda v: _code_from_number(v, None), 2
+        )
+        if number_formats is not None:
+            if not number_formats.index.equals(index):
+                number_formats = number_formats.reindex(index)
+            formats = number_formats.to_numpy(dtype=object)[idx]
+            _pad_to_formats(codes, idx, formats)
 
     for kind in (_DATETIME, _BOOL, _OTHER):
         errors[cells.where(kind)] = "code_format"
 
     # Domain width (zip codes): pad short all-digit codes and say so.
     if width:
-        for i in np.flatnonzero(pd.notna(codes)):
-            code = codes[i]
-            if len(code) < width and code.isdigit():
-                codes[i] = code.zfill(width)
-                warns[i] = "postcode_padded"
+        padded = _zfill_digits(codes, np.full(cells.n, width, dtype=np.int64))
+        warns[padded] = "postcode_padded"
+    result = pd.Series(codes, index=index, dtype="string")
 
-    return _result(index, pd.array(codes, dtype="string"), errors, warns)
+    return _result(index, result.array, errors, warns)
 
 
 # --------------------------------------------------------------------------- flags
@@ -741,16 +783,16 @@ def parse_flags(values: pd.Series) -> Parsed:
     flags[idx] = [bool(v) for v in cells.raw[idx]]
     missing[idx] = False
 
-    for i in cells.where(_NUMBER):
-        number = float(cells.raw[i])
-        if number in (0.0, 1.0):
-            flags[i], missing[i] = number == 1.0, False
-        else:
-            errors[i] = "flag_format"
+    idx = cells.where(_NUMBER)
+    numbers = np.array([float(v) for v in cells.raw[idx]], dtype="float64")
+    ok = (numbers == 0.0) | (numbers == 1.0)
+    flags[idx[ok]] = numbers[ok] == 1.0
+    missing[idx[ok]] = False
+    errors[idx[~ok]] = "flag_format"
 
     idx = cells.where(_TEXT)
     if len(idx):
-        found, codes = _per_text(cells.raw, idx, _flag_from_text, 2)
+        found, codes = _per_unique(cells.raw, idx, _flag_from_text, 2)
         ok = np.array([v is not None for v in found], dtype=bool)
         flags[idx[ok]] = found[ok].astype(bool)
         missing[idx[ok]] = False
