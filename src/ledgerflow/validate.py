@@ -234,12 +234,17 @@ def _expected_vat(supply: pd.Series, rate: float) -> pd.Series:
     return magnitude * np.sign(supply)
 
 
+def _not_before(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    # datetime comparisons give False, not NA, for NaT: blanks pass explicitly
+    return (later >= earlier) | later.isna() | earlier.isna()
+
+
 def _in_period(frame: pd.DataFrame, ctx: _Context) -> pd.Series:
     if ctx.period is None:
         return pd.Series(True, index=frame.index)
     start, end = ctx.period
     date = frame["doc_date"]
-    return _passes((date >= start) & (date <= end))
+    return ((date >= start) & (date <= end)) | date.isna()
 
 
 def _supply_agrees(frame: pd.DataFrame, ctx: _Context) -> pd.Series:
@@ -272,11 +277,11 @@ def _line_first(frame: pd.DataFrame, ctx: _Context) -> pd.Series:
 
 
 def _due_not_before(frame: pd.DataFrame, ctx: _Context) -> pd.Series:
-    return _passes(frame["due_date"] >= frame["invoice_date"])
+    return _not_before(frame["due_date"], frame["invoice_date"])
 
 
 def _settled_not_before(frame: pd.DataFrame, ctx: _Context) -> pd.Series:
-    return _passes(frame["settled_date"] >= frame["invoice_date"])
+    return _not_before(frame["settled_date"], frame["invoice_date"])
 
 
 def _has_partner_id(frame: pd.DataFrame, ctx: _Context) -> pd.Series:
@@ -409,7 +414,7 @@ DERIVATIONS: dict[str, tuple[Callable[[pd.DataFrame], pd.Series], str]] = {
 def _conform(
     frame: pd.DataFrame, schema: TableSchema
 ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """Columns cast to their declared dtype; cells that would not convert, per column.
+    """Columns cast to their declared dtype; the cells that would not convert.
 
     The reader already delivers these dtypes; this only absorbs a different datetime
     resolution or an object column, and never turns a value into NA silently.
@@ -430,7 +435,7 @@ def _conform(
             after = before.astype("string")
         lost = before.notna().to_numpy() & after.isna().to_numpy()
         if lost.any():
-            failed[name] = pd.Series(lost, index=frame.index)
+            failed[name] = before[lost]
         frame[name] = after
     return frame, failed
 
@@ -462,7 +467,7 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:
-        return pd.DataFrame({"check": [], "column": [], "index": []})
+        return pd.DataFrame(columns=["schema_context", "check", "column", "index"])
     unplaced = cases[cases["index"].isna()]
     if len(unplaced):
         # dtype or column-level failures: _conform makes them impossible, so this is
@@ -493,12 +498,14 @@ def _records(
     column: str | None,
     rule: str,
     details: list[str] | None = None,
+    values: list | None = None,
 ) -> list[tuple[int, Reject]]:
     """Rejects for the rows at ``positions``, paired with the position for sorting."""
     if len(positions) == 0:
         return []
     rows = frame.iloc[positions]
-    values = rows[column].tolist() if column in frame else [None] * len(rows)
+    if values is None:
+        values = rows[column].tolist() if column in frame else [None] * len(rows)
     details = details if details is not None else [""] * len(rows)
     return [
         (
@@ -633,8 +640,11 @@ def validate_table(
     records, flagged = _reject_records(
         frame, cases, schema, row_checks, ctx, parse_failed
     )
-    for name, mask in unconverted.items():
-        records += _records(frame, np.flatnonzero(mask.to_numpy()), name, VALUE_TYPE)
+    for name, original in unconverted.items():
+        positions = original.index.to_numpy()
+        records += _records(
+            frame, positions, name, VALUE_TYPE, values=original.tolist()
+        )
 
     # Used rows: those without a reject of any kind.
     rejected = np.zeros(len(frame), dtype=bool)
