@@ -1,0 +1,353 @@
+"""The read stage: every dropped export into canonical tables, or a clear refusal.
+
+Public API:
+
+- ``list_inputs(folder)``: the files to read, sorted, without lock/temp files.
+- ``load_profiles(folder=None)``: the source profiles (schemas/profiles/*.toml).
+- ``read_file(path, config, profiles=None)``: one file into a ``FileRead``.
+
+Business rules of ``read_file``:
+
+- The format is decided by content (see sniff.py): xlsx/xlsm, legacy xls, encrypted
+  OOXML (opened in memory with the password from the environment variable named by
+  ``config["read"]["password_env"]``), HTML or text saved as .xls, csv/tsv/txt.
+- In a workbook only visible sheets are read; each one whose header matches a
+  profile becomes one TableRead. Hidden, very hidden, empty and unrecognised sheets
+  are listed in ``ignored_sheets`` with the reason.
+- A file that cannot be used at all is refused (``FileRead.refused``) with a rule
+  code and a detail that says what was expected, what was found and what to do. Bad
+  input never raises; other files are unaffected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from ledgerflow import tables
+from ledgerflow.errors import FileRefused
+from ledgerflow.read import sniff as _sniff
+from ledgerflow.read.header import NearMiss, cell_label, find_header
+from ledgerflow.read.layout import RowRules, declared_period
+from ledgerflow.read.profiles import Profile, load_profiles, normalise_header
+from ledgerflow.read.table import SheetContext, build_table
+from ledgerflow.read.text import read_text
+
+__all__ = ["Profile", "list_inputs", "load_profiles", "normalise_header", "read_file"]
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_FOLDERS = ("archive", "rejected")
+_SYSTEM_FILES = ("thumbs.db", "desktop.ini")
+_DEFAULT_SCAN_ROWS = 30
+_DEFAULT_PASSWORD_ENV = "LEDGERFLOW_XLSX_PASSWORD"
+
+
+# --------------------------------------------------------------------- listing
+
+
+def _is_junk(name: str) -> bool:
+    """Lock files, temp files and hidden files that no person dropped as an export."""
+    lowered = name.lower()
+    return (
+        name.startswith(("~$", ".", "~"))
+        or lowered.endswith((".tmp", "#"))
+        or lowered in _SYSTEM_FILES
+    )
+
+
+def list_inputs(folder: Path) -> list[Path]:
+    """The files under ``folder`` to read, sorted by their NFC path.
+
+    - Sub-folders are searched, except archive/ and rejected/ (files already dealt
+      with) and hidden folders.
+    - Skipped: Excel lock files (``~$매출.xlsx``), temp files (``~*.tmp``, LibreOffice
+      ``.~lock.*#``), hidden dotfiles, Thumbs.db and desktop.ini.
+    - Paths are returned as they are on disk, so a Hangul name stored decomposed
+      (NFD, from a Mac) opens; the order uses the composed (NFC) spelling.
+    """
+    folder = Path(folder)
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and unicodedata.normalize("NFC", d).lower() not in SKIPPED_FOLDERS
+        ]
+        for name in files:
+            if not _is_junk(unicodedata.normalize("NFC", name)):
+                found.append(Path(root) / name)
+    return sorted(
+        found,
+        key=lambda p: unicodedata.normalize("NFC", p.relative_to(folder).as_posix()),
+    )
+
+
+# --------------------------------------------------------------------- reading
+
+
+def read_file(
+    path: Path, config: dict[str, Any], profiles: list[Profile] | None = None
+) -> tables.FileRead:
+    """Read one export into canonical tables (see the module docstring)."""
+    path = Path(path)
+    name = unicodedata.normalize("NFC", path.name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        result = tables.FileRead(path, name, "", 0, "unknown")
+        result.refused = tables.Reject(
+            name,
+            "",
+            None,
+            None,
+            None,
+            "file_unreadable",
+            f"the file could not be opened ({exc.strerror or exc}); close it in other "
+            "programs and check the permissions",
+        )
+        return result
+    result = tables.FileRead(
+        path=path,
+        name=name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+        format="unknown",
+    )
+    if profiles is None:
+        profiles = load_profiles()
+    settings = config.get("read", {})
+    try:
+        _read_content(result, data, settings, profiles)
+    except FileRefused as exc:
+        result.refused = tables.Reject(name, "", None, None, None, exc.rule, exc.detail)
+        result.tables = []
+    except Exception as exc:  # the contract: bad input never stops the run
+        logger.warning("%s: reading failed unexpectedly", name, exc_info=True)
+        result.refused = tables.Reject(
+            name,
+            "",
+            None,
+            None,
+            None,
+            "file_unreadable",
+            f"the file could not be read ({type(exc).__name__}: {exc}); save it again "
+            "as xlsx or csv and drop it again",
+        )
+        result.tables = []
+    if result.refused:
+        logger.warning("%s: refused (%s)", name, result.refused.rule)
+    else:
+        rows = sum(t.rows_read for t in result.tables)
+        logger.info(
+            "%s: %s, %d tables, %d rows read",
+            name,
+            result.format,
+            len(result.tables),
+            rows,
+        )
+    return result
+
+
+def _read_content(
+    result: tables.FileRead, data: bytes, settings: dict, profiles: list[Profile]
+) -> None:
+    fmt = _sniff.sniff(data)
+    if fmt == "ole_encrypted":
+        result.format = fmt
+        env = settings.get("password_env", _DEFAULT_PASSWORD_ENV)
+        data = _sniff.decrypt(data, env)
+        result.notes.append(f"encrypted workbook opened with the password in ${env}")
+        fmt = _sniff.sniff(data)
+        if fmt not in ("xlsx", "xls"):
+            raise FileRefused(
+                "file_corrupt", "the decrypted content is not a workbook; save it again"
+            )
+    result.format = fmt
+    sheets: list[tuple[str, tuple[list[list], list]]] = []
+    if fmt in ("xlsx", "xls"):
+        _read_workbook(result, data, fmt, settings, profiles)
+        return
+    if fmt == "html":
+        from ledgerflow.read.html import read_html_tables
+
+        grids, result.encoding = read_html_tables(data)
+        sheets = [(f"table {i + 1}", (grid, [])) for i, grid in enumerate(grids)]
+    elif fmt == "xml_spreadsheet":
+        from ledgerflow.read.html import read_xml_spreadsheet
+
+        sheets = [(sheet, (grid, [])) for sheet, grid in read_xml_spreadsheet(data)]
+        result.encoding = "utf-8"
+    else:
+        text = read_text(data)
+        result.encoding = text.encoding
+        result.notes.extend(text.notes)
+        sheets = [("", (text.rows, []))]
+    _read_grids(result, sheets, settings, profiles, date1904=False)
+
+
+def _read_workbook(
+    result: tables.FileRead,
+    data: bytes,
+    fmt: str,
+    settings: dict,
+    profiles: list[Profile],
+) -> None:
+    from ledgerflow.read.workbook import VISIBLE, open_workbook
+
+    book = open_workbook(data, fmt, engine=settings.get("engine", "calamine"))
+    if book.date1904:
+        result.notes.append("the workbook uses the 1904 date system")
+    visible = []
+    for sheet in book.sheets:
+        if sheet.state != VISIBLE:
+            result.ignored_sheets.append((sheet.name, sheet.state))
+            logger.info(
+                "%s: sheet %r ignored (%s)", result.name, sheet.name, sheet.state
+            )
+        else:
+            visible.append(sheet)
+
+    def load(sheet):
+        book.load(sheet)
+        return sheet.rows, sheet.merges
+
+    def check(sheet_name: str) -> None:
+        sheet = next(s for s in visible if s.name == sheet_name)
+        problem = book.formula_problem(sheet)
+        if problem:
+            raise FileRefused("formula_not_calculated", problem)
+
+    def formats_for(sheet_name: str):
+        sheet = next(s for s in visible if s.name == sheet_name)
+        return lambda rows, cols: book.number_formats(sheet, rows, cols)
+
+    _read_grids(
+        result,
+        ((s.name, s) for s in visible),
+        settings,
+        profiles,
+        date1904=book.date1904,
+        load=load,
+        check=check,
+        formats_for=formats_for,
+    )
+
+
+def _fill_vertical_merges(rows: list[list], merges: list) -> None:
+    """Give every cell of a vertically merged block the block's value."""
+    for r0, c0, r1, c1 in merges:
+        if r1 == r0 or r0 >= len(rows):
+            continue
+        value = rows[r0][c0] if c0 < len(rows[r0]) else ""
+        for r in range(r0, min(r1 + 1, len(rows))):
+            for c in range(c0, min(c1 + 1, len(rows[r]))):
+                if rows[r][c] in ("", None):
+                    rows[r][c] = value
+
+
+def _read_grids(
+    result: tables.FileRead,
+    sheets,
+    settings: dict,
+    profiles: list[Profile],
+    *,
+    date1904: bool,
+    load=None,
+    check=None,
+    formats_for=None,
+) -> None:
+    """Find a header in each grid and read it; refuse the file when none matches."""
+    scan_rows = int(settings.get("header_scan_rows", _DEFAULT_SCAN_ROWS))
+    nearest: NearMiss | None = None
+    nearest_sheet = ""
+    for sheet_name, source in sheets:
+        grid, merges = load(source) if load is not None else source
+        if not any(v not in ("", None) for row in grid for v in row):
+            result.ignored_sheets.append((sheet_name, "empty"))
+            continue
+        _fill_vertical_merges(grid, merges)
+        header, near = find_header(grid, profiles, scan_rows, merges)
+        if header is None:
+            result.ignored_sheets.append((sheet_name, "no matching header"))
+            if near is not None and (
+                nearest is None or len(near.found) > len(nearest.found)
+            ):
+                nearest, nearest_sheet = near, sheet_name
+            continue
+        if check is not None:
+            check(sheet_name)
+        titles = [
+            cell_label(v)
+            for row in grid[: header.first_row]
+            for v in row
+            if isinstance(v, str) and v.strip()
+        ]
+        period, origin = declared_period(titles, sheet_name, result.name)
+        context = SheetContext(
+            file=result.name,
+            sheet=sheet_name,
+            date1904=date1904,
+            period=period,
+            formats_for=formats_for(sheet_name) if formats_for else None,
+        )
+        rules = RowRules.from_layout(header.profile.layout)
+        table = build_table(grid, header, rules, context)
+        if header.last_row > header.first_row:
+            table.notes.append(
+                f"two-row header on rows {header.first_row + 1}-{header.last_row + 1}"
+            )
+        if period is not None:
+            table.notes.append(
+                f"report period {period[0]:%Y-%m-%d} ~ {period[1]:%Y-%m-%d} (from "
+                f"{origin})"
+            )
+        if header.unmapped:
+            table.notes.append(
+                f"columns not used by profile {header.profile.name}: "
+                + ", ".join(header.unmapped)
+            )
+        result.tables.append(table)
+        logger.debug(
+            "%s, sheet %r: profile %s, header row %d, %d rows",
+            result.name,
+            sheet_name,
+            header.profile.name,
+            table.header_row,
+            table.rows_read,
+        )
+    if not result.tables:
+        raise FileRefused(
+            "no_profile", _no_profile_detail(result, nearest, nearest_sheet, scan_rows)
+        )
+    for sheet_name, state in result.ignored_sheets:
+        if state == "no matching header":
+            result.notes.append(f"sheet {sheet_name!r}: no known header, not read")
+
+
+def _no_profile_detail(
+    result: tables.FileRead, near: NearMiss | None, sheet: str, scan_rows: int
+) -> str:
+    if near is None:
+        if not any(state != "empty" for _, state in result.ignored_sheets) and (
+            result.ignored_sheets
+        ):
+            return "the file holds no data (every visible sheet is empty)"
+        return (
+            f"no header row with known column names in the first {scan_rows} rows; "
+            "expected headers such as 거래처코드, 거래처명, 공급가액 or 일자 (see "
+            "`ledgerflow profiles`); add a profile in schemas/profiles/ for this export"
+        )
+    where = f"sheet {sheet!r} row {near.row + 1}" if sheet else f"row {near.row + 1}"
+    found = ", ".join(near.found) or "nothing"
+    return (
+        f"no profile matches; the closest is {near.profile.name} "
+        f"({near.profile.label}): its header on {where} has {found} but lacks "
+        f"{'; '.join(near.lacking)}. Rename the columns in the export or add a "
+        "profile in schemas/profiles/"
+    )

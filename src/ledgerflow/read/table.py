@@ -1,0 +1,321 @@
+"""One sheet's grid under a found header into a TableRead: rows, skips, parsed values.
+
+Business rules:
+
+- Every non-blank row under the header is read: it becomes a data row, or a skip
+  (control_total, subtotal, footer). Fully blank rows are not rows.
+- Each mapped field is parsed by ledgerflow.values; a cell that fails is NA in the
+  frame and a Reject naming the source header and the raw cell text. Corrections
+  (a zip code padded to 5 digits) are counted in a note, the row is kept.
+- Control rows are checked against the data rows above them (a total against all
+  rows since the top, a subtotal against the rows since the previous subtotal). A
+  mismatch makes that skip ``control_total_mismatch`` (the row stays skipped, so the
+  row account still balances) and adds a note to the table; the figures are never
+  "corrected".
+- Profile constants ([fixed], e.g. currency = "KRW") fill their column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ledgerflow import tables, values
+from ledgerflow.read.header import Header
+from ledgerflow.read.layout import (
+    CONTROL_TOTAL,
+    FOOTER,
+    NONE,
+    RULES,
+    SUBTOTAL,
+    ColumnScan,
+    RowRules,
+    scan_column,
+)
+
+logger = logging.getLogger(__name__)
+
+# A row that names one of these is a partner's or a document's row, not a total.
+IDENTIFYING = ("partner_code", "doc_no", "invoice_no", "item_code", "brn")
+# Figures a control row totals (unit prices are not summed).
+_SUMMED_TYPES = ("amount", "number")
+_NOT_SUMMED = ("unit_price",)
+_EXPECTED = {
+    "date": "expected a date such as 2024-03-15, 2024.03.15, 20240315 or an Excel date",
+    "amount": "expected an amount such as 1,234,000 or (55,000)",
+    "number": "expected a number such as 12 or 1,250.5",
+    "code": "expected a code written as text or a whole number",
+    "flag": "expected yes/no (Y/N, 예/아니오, O/X)",
+}
+FormatsFor = Callable[[tuple[int, int], list[int]], "dict[int, dict[int, str]] | None"]
+
+
+@dataclass
+class SheetContext:
+    """What build_table needs to know beyond the grid."""
+
+    file: str
+    sheet: str
+    date1904: bool = False
+    period: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    formats_for: FormatsFor | None = None
+
+
+def cell_text(value: object) -> str:
+    """A raw cell as text for a reject record (what a person sees in the cell)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _columns(body: list[list], width: int) -> tuple[list[np.ndarray], int]:
+    """Column arrays of the body (ragged rows padded); and how many rows overflowed."""
+    if not body:
+        return [np.empty(0, dtype=object) for _ in range(width)], 0
+    columns = list(itertools.zip_longest(*body, fillvalue=""))
+    arrays = []
+    for column in columns[:width]:
+        array = np.empty(len(column), dtype=object)
+        array[:] = column
+        arrays.append(array)
+    while len(arrays) < width:
+        arrays.append(np.full(len(body), "", dtype=object))
+    overflow = 0
+    if len(columns) > width:
+        extra = np.zeros(len(body), dtype=bool)
+        for column in columns[width:]:
+            array = np.empty(len(column), dtype=object)
+            array[:] = column
+            extra |= np.array([v not in ("", None) for v in array], dtype=bool)
+        overflow = int(extra.sum())
+    return arrays, overflow
+
+
+def _format_number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def build_table(
+    grid: list[list], header: Header, rules: RowRules, context: SheetContext
+) -> tables.TableRead:
+    """Read the rows under ``header`` into a TableRead (see the module docstring)."""
+    profile = header.profile
+    start = header.last_row + 1
+    body = grid[start:]
+    width = len(header.labels)
+    arrays, overflow = _columns(body, width)
+    scans: list[ColumnScan] = [scan_column(a, rules) for a in arrays]
+    notes: list[str] = []
+    if overflow:
+        notes.append(
+            f"{overflow} rows have more fields than the header's {width} columns; the "
+            "extra fields were ignored (unquoted separators in a text field?)"
+        )
+
+    # Which rows are data, control rows or footers.
+    n = len(body)
+    field_of = {c: f for f, c in header.mapping.items()}
+    nonblank = np.zeros(n, dtype=np.int32)
+    for scan in scans:
+        nonblank += ~scan.blank
+    present = nonblank > 0
+    label = np.full(n, NONE, dtype=np.int8)
+    for c, scan in enumerate(scans):
+        field_type = tables.FIELD_TYPES.get(field_of.get(c, ""), "text")
+        if field_type in ("amount", "number", "date", "flag"):
+            continue
+        label = np.maximum(label, np.where(scan.label == CONTROL_TOTAL, 3, 0))
+        label = np.maximum(label, np.where(scan.label == SUBTOTAL, 2, 0))
+    kind = np.where(label == 3, CONTROL_TOTAL, np.where(label == 2, SUBTOTAL, NONE))
+    for f in IDENTIFYING:
+        if f in header.mapping:
+            scan = scans[header.mapping[f]]
+            identified = ~scan.blank & (scan.label == NONE)
+            kind = np.where(identified, NONE, kind)
+    lone = nonblank == 1
+    footer = np.zeros(n, dtype=bool)
+    for c, scan in enumerate(scans):
+        footer |= lone & scan.text & (scan.footer | (c not in field_of))
+    kind = np.where((kind == NONE) & footer & present, FOOTER, kind)
+    kind = np.where(present, kind, NONE)
+    data = present & (kind == NONE)
+    data_idx = np.flatnonzero(data)
+    excel_rows = data_idx + start + 1
+
+    # Parse each mapped field with the values module.
+    options: dict[str, object] = {"order": profile.date_order}
+    options["date1904"] = context.date1904
+    if context.period is not None:
+        options["default_year"] = context.period[0].year
+    formats = _number_formats(header, scans, data_idx, start, context)
+    columns: dict[str, pd.Series] = {}
+    rejects: list[tables.Reject] = []
+    warned: dict[tuple[str, str], list[int]] = {}
+    for field_name, c in header.mapping.items():
+        raw = arrays[c][data_idx].copy()
+        raw[scans[c].blank[data_idx]] = None
+        series = pd.Series(raw, dtype=object).infer_objects()
+        field_options = dict(options)
+        if c in formats:
+            field_options["number_formats"] = formats[c]
+        parsed = values.parse_field(field_name, series, **field_options)
+        columns[field_name] = parsed.values.reset_index(drop=True)
+        column_label = header.labels[c]
+        field_type = tables.FIELD_TYPES.get(field_name, "text")
+        for i in np.flatnonzero(parsed.errors.notna().to_numpy()):
+            rejects.append(
+                tables.Reject(
+                    file=context.file,
+                    sheet=context.sheet,
+                    row=int(excel_rows[i]),
+                    column=column_label,
+                    value=cell_text(raw[i]),
+                    rule=str(parsed.errors.iloc[i]),
+                    detail=_EXPECTED.get(field_type, ""),
+                )
+            )
+        for i in np.flatnonzero(parsed.warnings.notna().to_numpy()):
+            key = (column_label, str(parsed.warnings.iloc[i]))
+            warned.setdefault(key, []).append(int(excel_rows[i]))
+    for (column_label, rule), rows in warned.items():
+        shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+        notes.append(
+            f"{column_label}: {len(rows)} values corrected ({rule}), rows {shown}"
+        )
+
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(data_idx)))
+    for field_name, constant in profile.fixed.items():
+        if field_name not in frame:
+            frame[field_name] = pd.Series([constant] * len(frame), dtype="string")
+    frame["source_file"] = pd.Series([context.file] * len(frame), dtype="string")
+    frame["source_sheet"] = pd.Series([context.sheet] * len(frame), dtype="string")
+    frame["source_row"] = pd.Series(excel_rows, dtype="int64")
+
+    skipped = _skips(
+        arrays, scans, kind, start, header, frame, data_idx, context, notes
+    )
+    table = tables.TableRead(
+        kind=profile.kind,
+        profile=profile.name,
+        sheet=context.sheet,
+        header_row=header.first_row + 1,
+        frame=frame,
+        rows_read=int(present.sum()),
+        skipped=skipped,
+        rejects=rejects,
+        declared_period=context.period,
+        notes=notes,
+    )
+    return table
+
+
+def _number_formats(
+    header: Header, scans, data_idx: np.ndarray, start: int, context: SheetContext
+) -> dict[int, pd.Series]:
+    """Number formats of code columns that hold number cells (for zero padding)."""
+    if context.formats_for is None or not len(data_idx):
+        return {}
+    wanted = [
+        c
+        for f, c in header.mapping.items()
+        if tables.FIELD_TYPES.get(f) == "code" and scans[c].number[data_idx].any()
+    ]
+    if not wanted:
+        return {}
+    first, last = start + int(data_idx[0]), start + int(data_idx[-1])
+    found = context.formats_for((first, last), wanted)
+    if not found:
+        return {}
+    out = {}
+    for c, by_row in found.items():
+        out[c] = pd.Series([by_row.get(start + int(i)) for i in data_idx], dtype=object)
+    return out
+
+
+def _skips(arrays, scans, kind, start, header, frame, data_idx, context, notes):
+    """Skip records for control rows and footers, checking control totals."""
+    skipped: list[tables.Skip] = []
+    summed = [
+        (f, c)
+        for f, c in header.mapping.items()
+        if tables.FIELD_TYPES.get(f) in _SUMMED_TYPES and f not in _NOT_SUMMED
+    ]
+    position = np.searchsorted(data_idx, np.arange(len(kind)))  # data rows above
+    last_subtotal_at = 0
+    for i in np.flatnonzero(kind != NONE):
+        row = start + int(i) + 1
+        rule = RULES[int(kind[i])]
+        if kind[i] == FOOTER:
+            text = next(
+                (str(a[i]) for a, s in zip(arrays, scans, strict=True) if s.text[i]), ""
+            )
+            skipped.append(
+                tables.Skip(context.file, context.sheet, row, rule, text[:80])
+            )
+            continue
+        above = int(position[i])
+        first = 0 if kind[i] == CONTROL_TOTAL else last_subtotal_at
+        if kind[i] == SUBTOTAL:
+            last_subtotal_at = above
+        problems, checked = _check_total(arrays, i, summed, frame, first, above, header)
+        if problems:
+            detail = "; ".join(problems)
+            notes.append(f"row {row} ({rule}): control total does not match: {detail}")
+            logger.warning(
+                "%s, %s row %d: control total does not match: %s",
+                context.file,
+                context.sheet,
+                row,
+                detail,
+            )
+            skipped.append(
+                tables.Skip(
+                    context.file, context.sheet, row, "control_total_mismatch", detail
+                )
+            )
+        else:
+            detail = f"matches the {above - first} rows above" if checked else ""
+            skipped.append(tables.Skip(context.file, context.sheet, row, rule, detail))
+    return skipped
+
+
+def _check_total(arrays, i, summed, frame, first, above, header):
+    """Compare one control row's figures with the sum of data rows [first, above)."""
+    problems, checked = [], False
+    for field_name, c in summed:
+        raw = arrays[c][i]
+        if raw in ("", None):
+            continue
+        parsed = values.parse_field(field_name, pd.Series([raw], dtype=object))
+        stated = parsed.values.iloc[0]
+        if pd.isna(stated):
+            continue
+        rows = frame[field_name].iloc[first:above]
+        total = float(rows.sum(skipna=True)) if len(rows) else 0.0
+        checked = True
+        tolerance = max(0.005, abs(total) * 1e-9)
+        if abs(float(stated) - total) > tolerance:
+            blanks = int(rows.isna().sum())
+            extra = f" ({blanks} of them blank or unreadable)" if blanks else ""
+            problems.append(
+                f"{header.labels[c]}: the row says {_format_number(float(stated))}, "
+                f"the {above - first} rows above sum to {_format_number(total)}{extra}"
+            )
+    return problems, checked

@@ -1,0 +1,305 @@
+"""Workbooks (xlsx, xlsm, xls) into grids of raw cells, plus what the grid cannot say.
+
+Business rules:
+
+- Values come from python-calamine (fast, reads the sheet XML itself, so a wrong
+  dimension record or inline strings of a "web export" do no harm).
+- Only visible sheets are read; hidden and very hidden ones are listed with their
+  state, never loaded as data.
+- The 1904 date system is read from xl/workbook.xml (``workbookPr date1904``) so that
+  date serials stored as plain numbers are converted with the right epoch.
+- Number formats matter only for code columns whose cells are numbers (457 shown as
+  00457): they are looked up with openpyxl, and only when the workbook defines a
+  format that pads with zeros at all.
+- Formula cells are found in the sheet XML (``<f>``). A formula without a cached
+  result, or a sheet whose every formula caches 0 (XlsxWriter's default), is not
+  trusted: the file is refused, never loaded with 0s or blanks.
+- ``engine="openpyxl"`` reads the values with openpyxl instead, for checking that both
+  engines give one result; it is slower and meant for small files.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from defusedxml import ElementTree
+
+from ledgerflow.errors import FileRefused
+
+logger = logging.getLogger(__name__)
+
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z]+:)?f[\s>/]")
+_CHUNK = 1 << 22
+# Visibility states as Excel writes them.
+VISIBLE, HIDDEN, VERY_HIDDEN = "visible", "hidden", "veryHidden"
+
+
+@dataclass
+class Sheet:
+    """One sheet of a workbook: its name, state and (once loaded) its cells."""
+
+    name: str
+    state: str
+    rows: list[list] = field(default_factory=list)
+    # (first_row, first_col, last_row, last_col), 0-based, inclusive.
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Workbook:
+    """An opened workbook; ``data`` is kept for the XML and number-format lookups."""
+
+    data: bytes
+    format: str
+    sheets: list[Sheet]
+    date1904: bool = False
+    engine: str = "calamine"
+    _calamine: object = None
+    _xml_paths: dict[str, str] | None = None
+    _padding_formats: bool | None = None
+
+    # ------------------------------------------------------------------ values
+
+    def load(self, sheet: Sheet) -> Sheet:
+        """Fill ``sheet.rows`` (row 0 is Excel row 1) and ``sheet.merges``."""
+        if self.engine == "openpyxl" and self.format == "xlsx":
+            return self._load_openpyxl(sheet)
+        found = self._calamine.get_sheet_by_name(sheet.name)
+        sheet.rows = found.to_python(skip_empty_area=False)
+        try:
+            merged = found.merged_cell_ranges or []
+        except Exception:  # merges are a nicety; xls files may not carry them
+            merged = []
+        sheet.merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged]
+        return sheet
+
+    def _load_openpyxl(self, sheet: Sheet) -> Sheet:
+        import openpyxl
+
+        book = openpyxl.load_workbook(io.BytesIO(self.data), data_only=True)
+        ws = book[sheet.name]
+        sheet.rows = [
+            ["" if v is None else v for v in row]
+            for row in ws.iter_rows(min_row=1, min_col=1, values_only=True)
+        ]
+        sheet.merges = [
+            (m.min_row - 1, m.min_col - 1, m.max_row - 1, m.max_col - 1)
+            for m in ws.merged_cells.ranges
+        ]
+        return sheet
+
+    # --------------------------------------------------------- number formats
+
+    def _has_padding_formats(self) -> bool:
+        """True when styles.xml defines a number format that shows leading zeros."""
+        if self._padding_formats is None:
+            self._padding_formats = False
+            try:
+                styles = _zip_read(self.data, "xl/styles.xml")
+            except KeyError:
+                return False
+            root = ElementTree.fromstring(styles)
+            for fmt in root.iter(f"{_MAIN_NS}numFmt"):
+                code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", fmt.get("formatCode", ""))
+                integer_part = code.split(";")[0].split(".")[0]
+                if integer_part.count("0") >= 2:
+                    self._padding_formats = True
+                    break
+        return self._padding_formats
+
+    def number_formats(
+        self, sheet: Sheet, row_range: tuple[int, int], columns: list[int]
+    ) -> dict[int, dict[int, str]] | None:
+        """Number format of each cell: {col: {row: format}} (0-based), or None.
+
+        Only xlsx workbooks that define a zero-padding format need this; for the rest
+        the answer is None and no second pass over the sheet is made.
+        """
+        if self.format != "xlsx" or not columns or not self._has_padding_formats():
+            return None
+        import openpyxl
+
+        book = openpyxl.load_workbook(io.BytesIO(self.data), read_only=True)
+        try:
+            ws = book[sheet.name]
+            ws.reset_dimensions()  # web exports declare a wrong dimension
+            first, last = row_range
+            found: dict[int, dict[int, str]] = {c: {} for c in columns}
+            low, high = min(columns), max(columns)
+            for r, row in enumerate(
+                ws.iter_rows(
+                    min_row=first + 1,
+                    max_row=last + 1,
+                    min_col=low + 1,
+                    max_col=high + 1,
+                ),
+                start=first,
+            ):
+                for cell in row:
+                    col = getattr(cell, "column", None)
+                    if col is not None and col - 1 in found:
+                        found[col - 1][r] = cell.number_format
+            return found
+        finally:
+            book.close()
+
+    # --------------------------------------------------------------- formulas
+
+    def _sheet_xml_path(self, name: str) -> str | None:
+        if self._xml_paths is None:
+            self._xml_paths = _sheet_paths(self.data)
+        return self._xml_paths.get(name)
+
+    def formula_problem(self, sheet: Sheet) -> str | None:
+        """Why the sheet's formula results cannot be trusted, or None if they can."""
+        if self.format != "xlsx":
+            return None
+        path = self._sheet_xml_path(sheet.name)
+        if path is None or not _has_formula_tag(self.data, path):
+            return None
+        missing, zero, total, examples = _formula_cells(self.data, path)
+        if missing:
+            return (
+                f"sheet {sheet.name!r}: {missing} of {total} formula cells have no "
+                f"calculated result (e.g. {', '.join(examples['missing'][:3])}); the "
+                "file was written by a program that does not calculate. Excel에서 열어 "
+                "저장 후 다시 올려 주세요 (open it in Excel, save, and drop it again)"
+            )
+        if total >= 2 and zero == total:
+            return (
+                f"sheet {sheet.name!r}: all {total} formula cells show 0 (e.g. "
+                f"{', '.join(examples['zero'][:3])}), the placeholder of a program "
+                "that does not calculate. Excel에서 열어 저장 후 다시 올려 주세요 "
+                "(open it in Excel, save, and drop it again)"
+            )
+        return None
+
+
+def _zip_read(data: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read(name)
+
+
+def _sheet_paths(data: bytes) -> dict[str, str]:
+    """Sheet name -> its XML part, from workbook.xml and its relationships."""
+    try:
+        book = ElementTree.fromstring(_zip_read(data, "xl/workbook.xml"))
+        rels = ElementTree.fromstring(_zip_read(data, "xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return {}
+    targets = {
+        rel.get("Id"): rel.get("Target", "")
+        for rel in rels.iter(f"{_PKG_REL_NS}Relationship")
+    }
+    paths = {}
+    for sheet in book.iter(f"{_MAIN_NS}sheet"):
+        target = targets.get(sheet.get(f"{_REL_NS}id"), "")
+        if not target:
+            continue
+        if target.startswith("/"):
+            paths[sheet.get("name")] = target.lstrip("/")
+        else:
+            paths[sheet.get("name")] = str(PurePosixPath("xl") / target)
+    return paths
+
+
+def _has_formula_tag(data: bytes, path: str) -> bool:
+    """Stream the sheet XML once looking for a formula element; stop at the first."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as stream:
+        tail = b""
+        while chunk := stream.read(_CHUNK):
+            window = tail + chunk
+            if b"f" in window and _FORMULA_TAG.search(window):
+                return True
+            tail = window[-16:]
+    return False
+
+
+def _formula_cells(data: bytes, path: str) -> tuple[int, int, int, dict]:
+    """(missing results, zero results, formula cells, example refs) of one sheet."""
+    missing = zero = total = 0
+    examples: dict[str, list[str]] = {"missing": [], "zero": []}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as stream:
+        for _event, element in ElementTree.iterparse(stream, events=("end",)):
+            if element.tag.rsplit("}", 1)[-1] != "c":
+                continue
+            children = {child.tag.rsplit("}", 1)[-1]: child for child in element}
+            if "f" in children:
+                total += 1
+                value = children.get("v")
+                text = None if value is None else (value.text or "")
+                ref = element.get("r", "?")
+                if text is None or (text == "" and element.get("t") != "str"):
+                    missing += 1
+                    examples["missing"].append(ref)
+                elif element.get("t") in (None, "n") and _is_zero(text):
+                    zero += 1
+                    examples["zero"].append(ref)
+            element.clear()
+    return missing, zero, total, examples
+
+
+def _is_zero(text: str) -> bool:
+    try:
+        return float(text) == 0.0
+    except ValueError:
+        return False
+
+
+def _date1904(data: bytes) -> bool:
+    try:
+        root = ElementTree.fromstring(_zip_read(data, "xl/workbook.xml"))
+    except (KeyError, ElementTree.ParseError):
+        return False
+    for pr in root.iter(f"{_MAIN_NS}workbookPr"):
+        return pr.get("date1904", "").lower() in ("1", "true")
+    return False
+
+
+def _xls_date1904(data: bytes) -> bool:
+    try:
+        import xlrd
+
+        return bool(xlrd.open_workbook(file_contents=data, on_demand=True).datemode)
+    except Exception:  # xlrd is only asked about the epoch; calamine reads the data
+        return False
+
+
+_STATES = {"Visible": VISIBLE, "Hidden": HIDDEN, "VeryHidden": VERY_HIDDEN}
+
+
+def open_workbook(data: bytes, fmt: str, engine: str = "calamine") -> Workbook:
+    """Open an xlsx/xls workbook held in memory; FileRefused when it is damaged."""
+    import python_calamine
+
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types and plain ones
+        raise FileRefused(
+            "file_corrupt",
+            f"the {fmt} workbook could not be opened ({type(exc).__name__}: {exc}); "
+            "open it in Excel, save it as xlsx and drop it again",
+        ) from exc
+    sheets = []
+    for meta in book.sheets_metadata:
+        if str(getattr(meta, "typ", "")).endswith("ChartSheet"):
+            continue
+        visible = str(meta.visible).rsplit(".", 1)[-1]
+        sheets.append(Sheet(meta.name, _STATES.get(visible, VISIBLE)))
+    date1904 = _date1904(data) if fmt == "xlsx" else _xls_date1904(data)
+    return Workbook(
+        data=data,
+        format=fmt,
+        sheets=sheets,
+        date1904=date1904,
+        engine=engine,
+        _calamine=book,
+    )
