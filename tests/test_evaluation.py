@@ -13,7 +13,12 @@ import pytest
 
 from ledgerflow.config import load_defaults
 from ledgerflow.errors import ConfigError
-from ledgerflow.evaluation import EVALUATION_COLUMNS, evaluate
+from ledgerflow.evaluation import (
+    EVALUATION_COLUMNS,
+    breakdown,
+    evaluate,
+    prune_simulation,
+)
 from ledgerflow.metrics import net_revenue, profitability
 from ledgerflow.period import Period
 
@@ -160,6 +165,29 @@ def test_missing_criteria_are_na_and_weights_renormalised(sales):
 def test_empty_year_gives_an_empty_scorecard(sales):
     result = evaluate(sales, None, None, 2030, config())
     assert result.empty and list(result.columns) == EVALUATION_COLUMNS
+
+
+def test_breakdown_adds_up_to_the_score(sales, receivables):
+    scorecard = evaluate(sales, receivables, None, 2024, config())
+    parts = breakdown(scorecard, config())
+    d = parts[parts["partner_id"] == "D"].set_index("criterion")
+    assert d["weight"].tolist() == [40, 35, 0]  # no invoices: payment weighs 0
+    assert d.loc["revenue", "contribution"] == pytest.approx(20)  # 40 × 37.5 / 75
+    assert d.loc["margin", "contribution"] == pytest.approx(35 * 62.5 / 75)
+    assert d.loc["margin", "measured_value"] == pytest.approx(0.25)
+    assert pd.isna(d.loc["payment", "contribution"])
+    sums = parts.groupby("partner_id")["contribution"].sum()
+    assert sums.round(2).to_dict() == by_id(scorecard)["score"].to_dict()
+
+
+def test_prune_simulation_from_hand(sales, receivables):
+    scorecard = evaluate(sales, receivables, None, 2024, config(guard_top_n=2))
+    freed = prune_simulation(scorecard)
+    assert freed["n_partners"] == 1  # C
+    assert freed["revenue"] == 200_000
+    assert freed["revenue_share"] == pytest.approx(200_000 / 1_900_000)
+    assert freed["gross_profit"] == -20_000  # dropping C would raise profit
+    assert freed["gross_profit_share"] == pytest.approx(-20_000 / 530_000)
 
 
 # ------------------------------------------------------ real data: Online Retail

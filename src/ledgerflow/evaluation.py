@@ -319,3 +319,72 @@ def evaluate(
         int(frame["is_prune_candidate"].sum()),
     )
     return frame
+
+
+BREAKDOWN_COLUMNS = [
+    "partner_id",
+    "criterion",
+    "measured_value",
+    "points",
+    "weight",
+    "contribution",
+]
+
+_MEASURED = {"revenue": "revenue", "margin": "gross_margin", "payment": "overdue_share"}
+
+
+def breakdown(scorecard: pd.DataFrame, config: dict | None) -> pd.DataFrame:
+    """One row per partner and criterion: what was measured, the points, the weight
+    and what it added to the score.
+
+    Rules: weight is the configured weight when the criterion has points for the
+    partner, else 0 (re-normalised away); contribution = weight × points / Σ weights
+    with points, so a partner's contributions add up to its (unrounded) score.
+    """
+    weights = scoring_rules(config)["weights"]
+    parts = []
+    for criterion in CRITERIA:
+        points = scorecard[f"points_{criterion}"].astype("Float64")
+        weight = points.notna().astype("Float64") * float(weights.get(criterion, 0))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "partner_id": scorecard["partner_id"],
+                    "criterion": criterion,
+                    "measured_value": scorecard[_MEASURED[criterion]].astype("Float64"),
+                    "points": points,
+                    "weight": weight,
+                }
+            )
+        )
+    out = pd.concat(parts, ignore_index=True)
+    total = out.groupby("partner_id")["weight"].transform("sum")
+    out["contribution"] = (out["weight"] * out["points"] / total).where(total > 0)
+    out["criterion"] = out["criterion"].astype("string")
+    order = {c: i for i, c in enumerate(CRITERIA)}
+    out = out.assign(
+        _pos=out["partner_id"].map(
+            {p: i for i, p in enumerate(scorecard["partner_id"])}
+        ),
+        _crit=out["criterion"].map(order),
+    )
+    out = out.sort_values(["_pos", "_crit"], kind="mergesort")
+    return out[BREAKDOWN_COLUMNS].reset_index(drop=True)
+
+
+def prune_simulation(scorecard: pd.DataFrame) -> dict[str, Any]:
+    """What dropping every prune candidate would take away, in total and as a share.
+
+    Rules: sums over the rows with is_prune_candidate; shares are of the whole
+    scorecard's totals (NA when that total is 0 or unknown). Gross profit is NA when
+    any candidate's is unknown.
+    """
+    flagged = scorecard[scorecard["is_prune_candidate"].fillna(False).astype(bool)]
+    out: dict[str, Any] = {"n_partners": len(flagged)}
+    for key in ("revenue", "gross_profit"):
+        known = flagged[key].notna().all() and scorecard[key].notna().all()
+        part = float(flagged[key].sum()) if known else pd.NA
+        whole = float(scorecard[key].sum()) if known else pd.NA
+        out[key] = part
+        out[f"{key}_share"] = part / whole if known and whole else pd.NA
+    return out
