@@ -701,3 +701,34 @@ def test_rejects_workbook(tmp_path):
     refused_rows = list(book.worksheets[2].iter_rows(values_only=True))
     assert refused_rows[:2] == [("File", "Reason"), ("secret.xlsx", "Grade A (암호)")]
     assert "<f>" not in sheet_xml(path)
+
+
+def test_stage_notes_are_translated_and_not_repeated(tmp_path):
+    frame = profit_frame()
+    path = outputs.write_profitability(
+        frame,
+        frame,
+        None,
+        None,
+        [
+            "no_cost_data: the sales lines carry no cost",
+            "no_rows: 3 lines left out",
+            "period: 2024-03 (requested)",
+        ],
+        tmp_path / "p.xlsx",
+        lang="ko",
+        period=Period(2024, 3),
+        created=CREATED,
+    )
+    table = rows(path)
+    assert table[0][0] == "거래처ID"
+    notes = [row[0] for row in table[5:]]
+    assert notes[:2] == ["메모", "기간: 2024-03 (2024-03-01 ~ 2024-03-31)"]
+    assert not notes[2].startswith("no_cost_data")  # the metrics stage's sentence
+    assert notes[3:] == [
+        "해당하는 행이 없습니다. (3 lines left out)",
+        "period: 2024-03 (requested)",
+        "미수금 잔액: 자료가 없는 1개 거래처는 빈 칸으로 두었습니다 (0이 아님).",
+    ]
+    # the total of revenue is computed when no totals are given
+    assert rows(path, data_only=True)[3][3] == 4_000_000

@@ -97,6 +97,11 @@ CONTACT_KEYS = frozenset({"phone", "email", "mobile", "fax"})
 # Total-row figures that are ratios of two totals, never a sum or an average of rows.
 TOTAL_RATIOS = {"gross_margin": ("gross_profit", "revenue")}
 _SUMMABLE_KINDS = {"money", "int", "number"}
+# Notes of the metrics stage (by code) that already say why these columns are empty.
+EXPLAINED_BY_NOTE = {
+    "no_cost_data": ("cost", "gross_profit", "gross_margin"),
+    "no_receivables": ("receivable_balance", "overdue_amount"),
+}
 
 
 def check_shareable(columns: Sequence[str], workbook: str) -> None:
@@ -174,6 +179,13 @@ def write_profitability(
         start=f"{period.year_start:%Y-%m-%d}",
         end=f"{period.end:%Y-%m-%d}",
     )
+    explained = {
+        key
+        for note in notes
+        for code, keys in EXPLAINED_BY_NOTE.items()
+        if str(note).startswith(f"{code}:")
+        for key in keys
+    }
     sheets = []
     for key, frame, total, first_note in (
         ("profitability_month", month, month_total, month_note),
@@ -187,8 +199,8 @@ def write_profitability(
                 total=total_row(frame, PROFITABILITY_COLUMNS, total),
                 notes=[
                     first_note,
-                    *notes,
-                    *no_data_notes(frame, PROFITABILITY_COLUMNS, lang),
+                    *(translate_note(note, lang) for note in notes),
+                    *no_data_notes(frame, PROFITABILITY_COLUMNS, lang, explained),
                 ],
                 title_values={
                     "period": str(period),
@@ -258,13 +270,40 @@ def _number(value) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def no_data_notes(frame: pd.DataFrame, columns: Sequence[str], lang: str) -> list[str]:
-    """Why figures are empty: a note per numeric column with missing values."""
+_NOTE = re.compile(r"^([a-z][a-z0-9_]*): (.*)$", re.DOTALL)
+
+
+def translate_note(note: str, lang: str) -> str:
+    """A stage's note "<code>: <English detail>" as a sentence in ``lang``.
+
+    The code's [phrases.<code>] text is shown; the detail is appended in brackets
+    when it carries figures (it has a digit), since the phrase has none. A note
+    without a known code is shown as written.
+    """
+    match = _NOTE.match(str(note))
+    if not match or not labels.has("phrases", match.group(1)):
+        return str(note)
+    code, detail = match.groups()
+    text = labels.phrase(code, lang)
+    return f"{text} ({detail})" if any(ch.isdigit() for ch in detail) else text
+
+
+def no_data_notes(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    lang: str,
+    explained: set[str] | frozenset[str] = frozenset(),
+) -> list[str]:
+    """Why figures are empty: a note per numeric column with missing values.
+
+    Columns in ``explained`` are empty for a reason a stage's note already gives
+    (e.g. no cost data at all), so they get no second note.
+    """
     notes = []
     if frame.empty:
         return notes
     for key in columns:
-        if key not in frame.columns or labels.kind(key) == "text":
+        if key not in frame.columns or labels.kind(key) == "text" or key in explained:
             continue
         missing = int(frame[key].isna().sum())
         header = labels.label(key, lang)
@@ -311,7 +350,10 @@ def write_evaluation(
         shown,
         EVALUATION_COLUMNS,
         highlight=highlight,
-        notes=[labels.phrase("evaluation_year", lang, year=year), *notes],
+        notes=[
+            labels.phrase("evaluation_year", lang, year=year),
+            *(translate_note(note, lang) for note in notes),
+        ],
         title_values={"year": year},
     )
     return write_workbook(path, [spec], lang=lang, created=created)
