@@ -696,7 +696,7 @@ def _weights(values: Sequence[float]) -> np.ndarray:
 
 def _weekdays(month: Period) -> list[pd.Timestamp]:
     days = pd.date_range(month.start, month.end, freq="D")
-    return list(days[days.dayofweek < 5])
+    return list(days[days.day_of_week < 5])
 
 
 def _company_name(
