@@ -299,3 +299,17 @@ def test_national_pension_brns_are_partial(shared_data):
     is_head_office = checked["brn_kind"] == "corporation_head_office"
     assert int(is_head_office.sum()) == int(corporations.sum())
     assert elapsed < 2, f"check_brns took {elapsed:.2f}s for 29,975 values"
+
+
+def test_brn_codes_are_labelled():
+    import tomllib
+    from pathlib import Path
+
+    import ledgerflow.brn as module
+
+    labels_path = Path(module.__file__).parent / "labels" / "values.toml"
+    rules = tomllib.loads(labels_path.read_text("utf-8"))["rules"]
+    codes = [f"brn_status_{s}" for s in BRN_STATUSES]
+    codes += [f"brn_kind_{k}" for k in BRN_KINDS]
+    for code in codes:
+        assert rules[code]["ko"] and rules[code]["en"], code

@@ -655,3 +655,50 @@ def test_online_retail_parses_fast_and_exactly(online_retail):
     assert price.values[bad_debt].tolist() == [11062.06, -11062.06, -11062.06]
     assert invoices.values.nunique() == 25_900
     assert elapsed < 10, f"parsing 5 Online Retail columns took {elapsed:.1f}s"
+
+
+# ------------------------------------------------------------------------ labels
+
+
+def test_every_rule_code_is_emitted_and_labelled():
+    """A battery of bad cells emits exactly RULE_CODES / WARNING_CODES, and each
+    code has Korean and English text in labels/values.toml."""
+    from ledgerflow.values import RULE_CODES, WARNING_CODES
+
+    bad = cells("N/A", "1.234.000", float("inf"), True)
+    emitted = [parse_amounts(bad), parse_numbers(bad)]
+    emitted.append(
+        parse_dates(cells("x", "2024.02.30", "03/13", "03/15/2024", "9999-12-31", True))
+    )
+    emitted.append(
+        parse_codes(
+            cells(1.5, 1e17, "5.86E+09", dt.date(2024, 3, 15), "nan", 3000), width=5
+        )
+    )
+    emitted.append(parse_flags(cells("maybe")))
+    errors = {c for p in emitted for c in p.errors if c is not None}
+    warnings = {c for p in emitted for c in p.warnings if c is not None}
+    assert errors == set(RULE_CODES)
+    assert warnings == set(WARNING_CODES)
+
+    import tomllib
+    from pathlib import Path
+
+    import ledgerflow.values as module
+
+    labels_path = Path(module.__file__).parent / "labels" / "values.toml"
+    rules = tomllib.loads(labels_path.read_text("utf-8"))["rules"]
+    for code in (*RULE_CODES, *WARNING_CODES):
+        assert rules[code]["ko"] and rules[code]["en"], code
+
+
+def test_pandas_text_dtypes_as_input():
+    """Series of pandas' own text dtypes (str with NaN, "string" with NA) work too."""
+    assert parse_amounts(pd.Series(["1,000", None])).values.tolist() == [1000, pd.NA]
+    typed = pd.Series(["00123", None, " 7 "], dtype="string")
+    assert parse_codes(typed).values.tolist() == ["00123", pd.NA, "7"]
+    dates = parse_dates(pd.Series(["2024-03-04", None], dtype="string"))
+    assert dates.values.tolist() == [D(2024, 3, 4), pd.NaT]
+    assert dates.errors.isna().all()
+    assert parse_flags(pd.Series([True, False])).values.tolist() == [True, False]
+    assert parse_amounts(pd.Series([True])).errors.tolist() == ["amount_format"]

@@ -38,6 +38,8 @@ from ledgerflow import tables
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "RULE_CODES",
+    "WARNING_CODES",
     "Parsed",
     "clean_text",
     "parse_amounts",
@@ -47,6 +49,28 @@ __all__ = [
     "parse_flags",
     "parse_numbers",
 ]
+
+# Every code the parsers put in ``Parsed.errors``; labels in labels/values.toml.
+RULE_CODES = (
+    "amount_format",
+    "amount_ambiguous_separator",
+    "amount_not_finite",
+    "number_format",
+    "number_ambiguous_separator",
+    "number_not_finite",
+    "date_format",
+    "date_invalid",
+    "date_no_year",
+    "date_ambiguous_order",
+    "date_out_of_range",
+    "code_not_integer",
+    "code_precision_lost",
+    "code_scientific_notation",
+    "code_format",
+    "flag_format",
+)
+# Every code the parsers put in ``Parsed.warnings`` (value accepted, corrected).
+WARNING_CODES = ("postcode_padded", "code_nan_text")
 
 
 @dataclass
