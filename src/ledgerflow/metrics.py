@@ -265,7 +265,7 @@ def partner_sums(lines: pd.DataFrame) -> pd.DataFrame:
     Cost is NA for a partner when any of its lines lacks a cost (a partial sum would
     overstate the margin).
     """
-    grouped = lines.groupby("partner_id", sort=True)
+    grouped = lines.groupby("partner_id", sort=True, observed=True)
     out = pd.DataFrame(
         {
             "revenue": grouped["revenue"].sum(),
@@ -273,13 +273,18 @@ def partner_sums(lines: pd.DataFrame) -> pd.DataFrame:
             "n_lines": grouped.size().astype("Int64"),
         }
     )
-    cost_missing = lines["cost"].isna().groupby(lines["partner_id"], sort=True).any()
+    cost_missing = (
+        lines["cost"].isna().groupby(lines["partner_id"], observed=True).any()
+    )
     out["cost"] = out["cost"].astype(_AMOUNT).mask(cost_missing)
     if "doc_no" in lines and lines["doc_no"].notna().any():
         out["n_documents"] = grouped["doc_no"].nunique().astype("Int64")
     else:
         out["n_documents"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     out["revenue"] = out["revenue"].astype(_AMOUNT)
+    # usable_lines() makes partner_id categorical for speed; keys are text again.
+    out.index = out.index.astype("string")
+    out.index.name = "partner_id"
     return out
 
 
@@ -313,9 +318,13 @@ def partner_identities(
         for column in ("partner_code", "partner_name"):
             if column not in source:
                 continue
-            known = source[["partner_id", column]].dropna()
-            first = known.drop_duplicates("partner_id").set_index("partner_id")[column]
-            out[column] = out[column].fillna(first.reindex(ids).astype("string"))
+            known = source[source["partner_id"].notna() & source[column].notna()]
+            known = known[~known["partner_id"].duplicated()]
+            first = pd.Series(
+                known[column].astype("string").to_numpy(),
+                index=known["partner_id"].astype("string").to_numpy(),
+            )
+            out[column] = out[column].fillna(first.reindex(ids))
     return out
 
 
@@ -383,7 +392,14 @@ def usable_lines(
         notes.append(f"lines_without_partner: {no_partner} lines have no partner_id")
     if no_amount:
         notes.append(f"lines_without_amount: {no_amount} lines have no amount")
-    return lines[lines["partner_id"].notna() & lines["revenue"].notna()]
+    lines = lines[lines["partner_id"].notna() & lines["revenue"].notna()].copy()
+    # Group keys hashed once here, not again for every window and aggregate.
+    lines["partner_id"] = lines["partner_id"].astype("string").astype("category")
+    if lines["doc_no"].notna().any():
+        codes, _ = pd.factorize(lines["doc_no"])
+        lines["doc_no"] = pd.array(codes, dtype="Int64")
+        lines["doc_no"] = lines["doc_no"].mask(lines["doc_no"] < 0)
+    return lines
 
 
 def _table(
@@ -391,8 +407,7 @@ def _table(
     start: pd.Timestamp,
     end: pd.Timestamp,
     position: pd.DataFrame | None,
-    master: pd.DataFrame | None,
-    sources: tuple[pd.DataFrame | None, ...],
+    identities: pd.DataFrame,
     cost_known: bool,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The per-partner frame and total row of lines dated start..end (inclusive)."""
@@ -418,7 +433,7 @@ def _table(
     frame = _with_ratios(sums)
     for column in ("revenue", "cost", "receivable_balance", "overdue_amount"):
         frame[column] = frame[column].astype(_AMOUNT)
-    frame = frame.join(partner_identities(frame.index, master, *sources))
+    frame = frame.join(identities.reindex(frame.index))
     frame = frame.reset_index()
     frame["partner_id"] = frame["partner_id"].astype("string")
     frame["abc_class"] = abc_class(frame["revenue"])
@@ -490,13 +505,17 @@ def profitability(
             "no_receivables: no receivables were given, so receivable balance and "
             "overdue amount are empty"
         )
-    sources = (sales, receivables)
+    ids = pd.Index(lines["partner_id"].astype("category").cat.categories)
+    ids = ids.astype("string")
+    if position is not None:
+        ids = ids.union(pd.Index(position["partner_id"].dropna().astype("string")))
+    identities = partner_identities(ids, master, sales, receivables)
     cost_known = not any(n.startswith("no_cost_data") for n in notes)
     month, month_total = _table(
-        lines, period.start, period.end, position, master, sources, cost_known
+        lines, period.start, period.end, position, identities, cost_known
     )
     ytd, ytd_total = _table(
-        lines, period.year_start, period.end, position, master, sources, cost_known
+        lines, period.year_start, period.end, position, identities, cost_known
     )
     log.info(
         "profitability %s: %d partners in the month, %d year to date, revenue %.2f",
