@@ -154,7 +154,7 @@ def phone_key(phone: str | None) -> str | None:
     if _blank(phone):
         return None
     digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", str(phone)))
-    if digits.startswith("82") and len(digits) >= 11:
+    if digits.startswith("82") and len(digits) >= 10:
         digits = "0" + digits[2:]
     return digits if len(digits) >= 9 else None
 
