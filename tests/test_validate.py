@@ -207,6 +207,17 @@ def test_parse_rejects_keep_their_rows_out_and_are_not_reported_as_missing():
     assert result.used["source_row"].tolist() == [2]
 
 
+def test_parse_reject_named_by_header_covers_its_row():
+    # the reader names the column as the file's header says (수량, 거래처코드)
+    parse = _rj(2, "거래처코드", "#REF!", "code_format")
+    table = _table(rejects=[parse], **_sales(2, partner_code=[None, None]))
+    result = _run(table)
+    assert result.rejects == [
+        parse,
+        _rj(3, "partner_code", None, "partner_code_missing"),
+    ]
+
+
 # ----------------------------------------------------------------------- BRN
 
 
@@ -609,6 +620,32 @@ def test_case18_every_failure_of_every_row_in_one_pass(cases_dir):
     assert totals == [1_895_012, 189_501, 2_084_513]
     assert (table.rows_read, len(used), result.rejected_rows) == (15, 5, 10)
     assert len(result.rejects) == 12
+
+
+def test_case18_through_the_reader(cases_dir):
+    """The same outcome when the real reader hands the table over."""
+    from ledgerflow.read import read_file
+
+    path = cases_dir / "18-validation-rejects-report" / "sales_lines_2024-03.xlsx"
+    (table,) = read_file(path, CONFIG).tables
+    result = _run(table)
+    assert [(r.row, r.rule) for r in result.rejects] == [
+        (3, "brn_checksum"),
+        (4, "brn_checksum"),
+        (5, "partner_name_missing"),
+        (7, table.rejects[0].rule),
+        (8, "vat_mismatch"),
+        (9, "total_mismatch"),
+        (10, "supply_mismatch"),
+        (12, "duplicate_doc_no"),
+        (13, "date_outside_file_period"),
+        (15, "partner_code_missing"),
+        (15, "brn_length"),
+        (15, "vat_mismatch"),
+    ]
+    assert result.used["source_row"].tolist() == [2, 6, 11, 14, 16]
+    totals = result.used[["supply_amount", "vat_amount", "total_amount"]].sum()
+    assert totals.tolist() == [1_895_012, 189_501, 2_084_513]
 
 
 # ----------------------------------------------------------- property: account
