@@ -64,6 +64,7 @@ def test_clean_text_rules():
             np.nan,
             "㈜ 다온  물산",
             "line1\nline2",
+            "Ａ\u0301",  # full-width A + combining acute: composes once half-width
             123.0,
             12.5,
             dt.datetime(2024, 3, 4),
@@ -81,10 +82,21 @@ def test_clean_text_rules():
         pd.NA,
         "㈜ 다온  물산",
         "line1\nline2",
+        "Á",
         "123",
         "12.5",
         "2024-03-04",
     ]
+
+
+@given(st.lists(st.one_of(st.text(), st.none()), max_size=8))
+def test_clean_text_is_idempotent(texts):
+    """Property: cleaning cleaned text changes nothing; the result is never blank."""
+    once = clean_text(pd.Series(texts, dtype=object))
+    twice = clean_text(once.astype(object))
+    assert once.equals(twice)
+    assert not (once.dropna().str.strip() != once.dropna()).any()
+    assert not (once.dropna() == "").any()
 
 
 def test_clean_text_keeps_index():
@@ -410,6 +422,15 @@ def test_date_typed_columns():
     assert numbers.errors.tolist() == [None, None, None, "date_format"]
 
 
+def test_date_typed_column_out_of_range():
+    """A datetime64[us] column may hold 9999-12-31 ("no end date"): an error, never
+    a date that wrapped around into 1816."""
+    values = pd.Series([dt.datetime(9999, 12, 31), dt.datetime(2024, 3, 4, 5, 6)])
+    parsed = parse_dates(values)
+    assert parsed.values.tolist() == [pd.NaT, D(2024, 3, 4)]
+    assert parsed.errors.tolist() == ["date_out_of_range", None]
+
+
 def test_date_all_datetime_column_is_vectorised():
     """541,909 datetime cells (Online Retail's size) in well under a few seconds."""
     start = dt.datetime(2010, 12, 1, 8, 26)
@@ -532,6 +553,16 @@ def test_code_width_pads_digits_only():
     expected = ["06236", "03000", "AB1", "123456", pd.NA, "135-080"]
     assert parsed.values.tolist() == expected
     assert parsed.warnings.tolist() == ["postcode_padded"] * 2 + [None] * 4
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=8))
+def test_code_numbers_round_trip(numbers):
+    """Property: int and int-valued float cells give the same digits, and a code
+    parsed again (now text) stays the same."""
+    as_int = parse_codes(cells(*numbers)).values
+    as_float = parse_codes(cells(*map(float, numbers))).values
+    assert as_int.tolist() == as_float.tolist() == [str(n) for n in numbers]
+    assert parse_codes(as_int.astype(object)).values.equals(as_int)
 
 
 def test_code_nan_text_is_missing_with_warning():

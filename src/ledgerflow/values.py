@@ -184,7 +184,8 @@ _TEXT_TABLE.update({cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)})
 
 def _clean_one(text: str) -> str | None:
     """NFC, odd spaces to spaces, full-width ASCII to ASCII, strip; blank -> None."""
-    text = unicodedata.normalize("NFC", text).translate(_TEXT_TABLE).strip()
+    # Half-width first: "Ａ" + U+0301 only composes to "Á" once "Ａ" is "A".
+    text = unicodedata.normalize("NFC", text.translate(_TEXT_TABLE)).strip()
     return text or None
 
 
