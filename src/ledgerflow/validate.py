@@ -585,11 +585,15 @@ def validate_table(
     - A blank cell in a ``nullable = false`` column rejects the row
       (``<column>_missing``), but only when the source has the column and the cell
       did not already fail to parse (the reader's reject says why it is blank).
-    - Element checks (BRN length, masking, check digit) and row checks (period,
-      supply = qty × unit price, VAT = floor(supply × rate), total = supply + VAT,
-      duplicates, date order) run on every row; a row gets one reject per
-      (column, rule) it breaks. Blank inputs pass a check: blanks are judged by the
-      missing rules only.
+    - Element checks (BRN length, masking, check digit) and row checks run on every
+      row; a row gets one reject per (column, rule) it breaks. Blank inputs pass a
+      check: blanks are judged by the missing rules only.
+    - Amount checks allow ``read.vat_tolerance`` either way: supply = qty × unit
+      price; VAT = supply × ``read.vat_rate`` with the fraction dropped (floor for a
+      sale; a return line mirrors its sale, -60,005 -> -6,000); total = supply + VAT.
+    - Duplicates keep the first row: a repeated doc_no when the source has no item
+      columns (one row, one document), else a line equal in every source field
+      (``validate.reject_duplicate_lines``, default true).
     - A failure of a check with severity "flag" is a flag: the row is still used.
     - Rows with a parse reject from the reader are never used.
     - Columns the source lacks are derived where the schema says how (with a note),
