@@ -146,12 +146,12 @@ def _codes(n: int) -> np.ndarray:
 
 
 def _per_unique(
-    raw: np.ndarray, idx: np.ndarray, parse: Callable[[str], tuple], width: int
+    raw: np.ndarray, idx: np.ndarray, parse: Callable[[object], tuple], width: int
 ) -> list[np.ndarray]:
     """Apply ``parse`` once per distinct cell of ``raw[idx]``; spread its ``width``
     results back. Only for cells of one kind: factorize sees 1 == 1.0 == True."""
     codes, uniques = pd.factorize(raw[idx])
-    results = [parse(text) for text in uniques]
+    results = [parse(cell) for cell in uniques]
     columns = []
     for i in range(width):
         column = np.empty(len(results), dtype=object)
@@ -175,7 +175,7 @@ def _result(
 # Every Unicode space separator except the plain space becomes a plain space.
 _ODD_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
 _ODD_SPACES += "\u2009\u200a\u202f\u205f\u3000"
-_TEXT_TABLE: dict[int, int | None] = {ord(c): " " for c in _ODD_SPACES}
+_TEXT_TABLE: dict[int, str | int | None] = {ord(c): " " for c in _ODD_SPACES}
 # Zero-width space, word joiner and a stray BOM are invisible copy-paste debris.
 _TEXT_TABLE.update({0x200B: None, 0x2060: None, 0xFEFF: None})
 # Full-width ASCII forms (U+FF01-FF5E) to their ASCII twins.
@@ -323,7 +323,8 @@ def _parse_numeric(values: pd.Series, prefix: str) -> Parsed:
 def parse_amounts(values: pd.Series) -> Parsed:
     """Money cells to "Float64" (whole numbers for KRW), never changing a sign.
 
-    - Number cells pass through; inf (or NaN from a formula) is ``amount_not_finite``.
+    - Number cells pass through; inf is ``amount_not_finite`` (NaN is how pandas
+      marks an empty cell, so it is missing like None).
     - Text is normalised first: NFKC (full-width digits and commas to ASCII), ₩, 원
       and every kind of space removed (U+00A0, U+202F, U+2009 ...), U+2212 and the
       full-width minus read as "-".
