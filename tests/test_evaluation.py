@@ -31,9 +31,18 @@ def money(values):
     return pd.array(values, dtype="Float64")
 
 
-def config(**evaluation):
+def config(guard_top_n=None, **evaluation):
     merged = copy.deepcopy(load_defaults())
     merged["evaluation"].update(evaluation)
+    if guard_top_n is not None:
+        merged["evaluation"]["guard_rules"] = [
+            {
+                "code": "top_10_revenue",
+                "column": "revenue_rank",
+                "op": "<=",
+                "value": guard_top_n,
+            }
+        ]
     return merged
 
 

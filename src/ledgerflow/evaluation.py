@@ -66,9 +66,7 @@ def scoring_rules(config: dict | None) -> dict[str, Any]:
 
     Prune and guard rules are lists of {code, column, op, value}: ``column`` is an
     evaluation column (e.g. grade, gross_profit, revenue_rank), ``op`` one of
-    < <= > >= == != in, ``value`` a number, text or list (for "in"). When the config
-    has no ``prune_rules`` / ``guard_rules`` they are built from the older keys
-    prune_grades, prune_negative_gross_profit and guard_top_n.
+    < <= > >= == != in, ``value`` a number, text or list (for "in").
     """
     weights = dict(setting(config, "evaluation", "weights", {}) or {})
     unknown = sorted(set(weights) - set(CRITERIA))
@@ -84,34 +82,8 @@ def scoring_rules(config: dict | None) -> dict[str, Any]:
     grades = setting(config, "evaluation", "grades", [["A", 80], ["B", 60], ["C", 40]])
     grades = sorted(((str(g), float(t)) for g, t in grades), key=lambda p: -p[1])
 
-    prune = setting(config, "evaluation", "prune_rules", None)
-    if prune is None:
-        prune = [
-            {"code": f"grade_{g}", "column": "grade", "op": "==", "value": g}
-            for g in setting(config, "evaluation", "prune_grades", ["D"])
-        ]
-        if setting(config, "evaluation", "prune_negative_gross_profit", True):
-            prune.append(
-                {
-                    "code": "negative_gross_profit",
-                    "column": "gross_profit",
-                    "op": "<",
-                    "value": 0,
-                }
-            )
-    guards = setting(config, "evaluation", "guard_rules", None)
-    if guards is None:
-        top_n = setting(config, "evaluation", "guard_top_n", 10)
-        guards = []
-        if top_n:
-            guards.append(
-                {
-                    "code": f"top_{top_n}_revenue",
-                    "column": "revenue_rank",
-                    "op": "<=",
-                    "value": top_n,
-                }
-            )
+    prune = list(setting(config, "evaluation", "prune_rules", []) or [])
+    guards = list(setting(config, "evaluation", "guard_rules", []) or [])
     for where, rules in (("prune_rules", prune), ("guard_rules", guards)):
         for rule in rules:
             missing = {"code", "column", "op", "value"} - set(rule)
