@@ -239,6 +239,9 @@ _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\ufe63": "-", "\uff0d": "-"})
 _GROUPED_OR_PLAIN = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 # Shapes that are numbers under another convention: 1.234.000 (dot grouping),
 # 1.234,50 (European), 55,94 (decimal comma). Guessing would risk a factor of 1000.
+# XXX: a single dot group ("1.234") still reads as 1.234, as 55.94 must; in a KRW
+# column it may mean 1,234 (see test_amount_accepted). The validate stage's
+# whole-number check for KRW is where such a value shows up.
 _OTHER_CONVENTION = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d{1,2}")
 _NEGATIVE_MARKS = "△▲"
 
