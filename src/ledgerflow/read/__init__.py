@@ -266,15 +266,19 @@ def _read_grids(
     scan_rows = int(settings.get("header_scan_rows", _DEFAULT_SCAN_ROWS))
     nearest: NearMiss | None = None
     nearest_sheet = ""
+    filled = 0
     for sheet_name, source in sheets:
         grid, merges = load(source) if load is not None else source
         if not any(v not in ("", None) for row in grid for v in row):
-            result.ignored_sheets.append((sheet_name, "empty"))
+            if sheet_name:
+                result.ignored_sheets.append((sheet_name, "empty"))
             continue
+        filled += 1
         _fill_vertical_merges(grid, merges)
         header, near = find_header(grid, profiles, scan_rows, merges)
         if header is None:
-            result.ignored_sheets.append((sheet_name, "no matching header"))
+            if sheet_name:
+                result.ignored_sheets.append((sheet_name, "no matching header"))
             if near is not None and (
                 nearest is None or len(near.found) > len(nearest.found)
             ):
@@ -321,6 +325,12 @@ def _read_grids(
             table.header_row,
             table.rows_read,
         )
+    if not filled:
+        raise FileRefused(
+            "file_empty",
+            "no cell holds a value (every visible sheet, or the whole text, is blank); "
+            "export the data again",
+        )
     if not result.tables:
         raise FileRefused(
             "no_profile", _no_profile_detail(result, nearest, nearest_sheet, scan_rows)
@@ -334,10 +344,6 @@ def _no_profile_detail(
     result: tables.FileRead, near: NearMiss | None, sheet: str, scan_rows: int
 ) -> str:
     if near is None:
-        if not any(state != "empty" for _, state in result.ignored_sheets) and (
-            result.ignored_sheets
-        ):
-            return "the file holds no data (every visible sheet is empty)"
         return (
             f"no header row with known column names in the first {scan_rows} rows; "
             "expected headers such as 거래처코드, 거래처명, 공급가액 or 일자 (see "

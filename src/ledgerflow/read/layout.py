@@ -33,79 +33,87 @@ def _fold(text: str) -> str:
     return " ".join(folded.split())
 
 
+_NEVER = re.compile(r"(?!x)x")
+
+
+def _combine(patterns: list[str]) -> re.Pattern:
+    """One regex matching any of ``patterns`` (one fullmatch per cell, not many)."""
+    if not patterns:
+        return _NEVER
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
 @dataclass
 class RowRules:
     """Compiled control-row, subtotal and footer patterns of one profile."""
 
-    control_total: list[re.Pattern]
-    subtotal: list[re.Pattern]
-    footer: list[re.Pattern]
+    control_total: re.Pattern
+    subtotal: re.Pattern
+    footer: re.Pattern
 
     @classmethod
     def from_layout(cls, layout: dict[str, list[str]]) -> RowRules:
-        def compile_all(key: str) -> list[re.Pattern]:
-            return [re.compile(p, re.IGNORECASE) for p in layout.get(key, [])]
-
         return cls(
-            compile_all("control_total"), compile_all("subtotal"), compile_all("footer")
+            _combine(layout.get("control_total", [])),
+            _combine(layout.get("subtotal", [])),
+            _combine(layout.get("footer", [])),
         )
 
     def label_kind(self, text: str) -> int:
         """CONTROL_TOTAL, SUBTOTAL or NONE for a cell's text."""
+        if len(text) > 40:  # a label is short; a long text is a name or a remark
+            return NONE
         folded = _fold(text)
         if not folded:
             return NONE
-        if any(p.fullmatch(folded) for p in self.control_total):
+        if self.control_total.fullmatch(folded):
             return CONTROL_TOTAL
-        if any(p.fullmatch(folded) for p in self.subtotal):
+        if self.subtotal.fullmatch(folded):
             return SUBTOTAL
         return NONE
 
     def is_footer(self, text: str) -> bool:
         folded = _fold(text)
-        return bool(folded) and any(p.fullmatch(folded) for p in self.footer)
+        return bool(folded) and self.footer.fullmatch(folded) is not None
 
 
 @dataclass
 class ColumnScan:
-    """Per-cell facts of one column, computed once per distinct value."""
+    """Per-cell facts of one column."""
 
     blank: np.ndarray  # bool
-    text: np.ndarray  # bool: a non-blank text cell
     label: np.ndarray  # int8: NONE / CONTROL_TOTAL / SUBTOTAL
-    footer: np.ndarray  # bool: text that reads as a footer note
     number: np.ndarray  # bool: a number cell (int/float, not bool)
 
 
+def scan_plain(values: np.ndarray) -> ColumnScan:
+    """Blank cells only (for amount and date columns, which never hold a label)."""
+    blank = np.asarray(pd.isna(values), dtype=bool) | (values == "")
+    zeros = np.zeros(len(values), dtype=bool)
+    return ColumnScan(blank=blank, label=zeros.astype(np.int8), number=zeros)
+
+
 def scan_column(values: np.ndarray, rules: RowRules) -> ColumnScan:
-    """Classify every cell of an object array; each distinct value is looked at once."""
+    """Blank, label and number facts; each distinct value is looked at once."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     count = len(uniques)
     blank_u = np.zeros(count + 1, dtype=bool)
-    text_u = np.zeros(count + 1, dtype=bool)
     label_u = np.zeros(count + 1, dtype=np.int8)
-    footer_u = np.zeros(count + 1, dtype=bool)
     number_u = np.zeros(count + 1, dtype=bool)
     blank_u[count] = True  # the NA sentinel (-1) indexes the last slot
     for i, value in enumerate(uniques):
         if isinstance(value, str):
             if not value.strip():
                 blank_u[i] = True
-                continue
-            text_u[i] = True
-            label_u[i] = rules.label_kind(value)
-            footer_u[i] = rules.is_footer(value)
+            else:
+                label_u[i] = rules.label_kind(value)
         elif isinstance(value, bool | np.bool_):
             continue
         elif isinstance(value, int | float | np.integer | np.floating):
             number_u[i] = True
     codes = np.where(codes < 0, count, codes)
     return ColumnScan(
-        blank=blank_u[codes],
-        text=text_u[codes],
-        label=label_u[codes],
-        footer=footer_u[codes],
-        number=number_u[codes],
+        blank=blank_u[codes], label=label_u[codes], number=number_u[codes]
     )
 
 

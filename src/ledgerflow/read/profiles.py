@@ -57,6 +57,7 @@ class Alias:
 
     key: str
     occurrence: int | None = None
+    text: str = ""  # as written in the profile, for messages
 
 
 @dataclass
@@ -80,8 +81,8 @@ class Profile:
         return ", ".join(" or ".join(group) for group in self.required)
 
     def aliases_of(self, field_name: str) -> str:
-        """A field's first few aliases, for messages."""
-        return "/".join(a.key for a in self.fields.get(field_name, [])[:3])
+        """A field's first few aliases, for messages ("거래처코드/매출처코드")."""
+        return "/".join(a.text or a.key for a in self.fields.get(field_name, [])[:3])
 
 
 def _parse_alias(text: str, where: str) -> Alias:
@@ -89,8 +90,8 @@ def _parse_alias(text: str, where: str) -> Alias:
         raise ProfileError(f"{where}: an alias must be non-empty text (got {text!r})")
     match = _OCCURRENCE.match(text.strip())
     if match:
-        return Alias(normalise_header(match["name"]), int(match["n"]))
-    return Alias(normalise_header(text))
+        return Alias(normalise_header(match["name"]), int(match["n"]), text.strip())
+    return Alias(normalise_header(text), None, text.strip())
 
 
 def profile_from_dict(data: dict, source: Path | None = None) -> Profile:

@@ -18,11 +18,10 @@ Business rules:
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -38,6 +37,7 @@ from ledgerflow.read.layout import (
     ColumnScan,
     RowRules,
     scan_column,
+    scan_plain,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class SheetContext:
     date1904: bool = False
     period: tuple[pd.Timestamp, pd.Timestamp] | None = None
     formats_for: FormatsFor | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def cell_text(value: object) -> str:
@@ -89,23 +90,21 @@ def _columns(body: list[list], width: int) -> tuple[list[np.ndarray], int]:
     """Column arrays of the body (ragged rows padded); and how many rows overflowed."""
     if not body:
         return [np.empty(0, dtype=object) for _ in range(width)], 0
-    columns = list(itertools.zip_longest(*body, fillvalue=""))
-    arrays = []
-    for column in columns[:width]:
-        array = np.empty(len(column), dtype=object)
-        array[:] = column
-        arrays.append(array)
-    while len(arrays) < width:
-        arrays.append(np.full(len(body), "", dtype=object))
+    lengths = set(map(len, body))
     overflow = 0
-    if len(columns) > width:
-        extra = np.zeros(len(body), dtype=bool)
-        for column in columns[width:]:
-            array = np.empty(len(column), dtype=object)
-            array[:] = column
-            extra |= np.array([v not in ("", None) for v in array], dtype=bool)
-        overflow = int(extra.sum())
-    return arrays, overflow
+    if len(lengths) > 1 or width not in lengths:
+        longest = max(lengths)
+        if longest > width:
+            overflow = sum(
+                1 for row in body if any(v not in ("", None) for v in row[width:])
+            )
+        body = [
+            list(row[:width]) + [""] * (width - len(row)) if len(row) != width else row
+            for row in body
+        ]
+    grid = np.empty((len(body), width), dtype=object)
+    grid[:] = body
+    return [grid[:, c] for c in range(width)], overflow
 
 
 def _format_number(value: float) -> str:
@@ -121,8 +120,18 @@ def build_table(
     body = grid[start:]
     width = len(header.labels)
     arrays, overflow = _columns(body, width)
-    scans: list[ColumnScan] = [scan_column(a, rules) for a in arrays]
-    notes: list[str] = []
+    field_of = {c: f for f, c in header.mapping.items()}
+    # Amount, number, date and flag columns never carry a label: a cheap scan.
+    plain = {
+        c
+        for c, f in field_of.items()
+        if tables.FIELD_TYPES.get(f, "text") in ("amount", "number", "date", "flag")
+    }
+    scans: list[ColumnScan] = [
+        scan_plain(a) if c in plain else scan_column(a, rules)
+        for c, a in enumerate(arrays)
+    ]
+    notes = context.notes
     if overflow:
         notes.append(
             f"{overflow} rows have more fields than the header's {width} columns; the "
@@ -131,16 +140,12 @@ def build_table(
 
     # Which rows are data, control rows or footers.
     n = len(body)
-    field_of = {c: f for f, c in header.mapping.items()}
     nonblank = np.zeros(n, dtype=np.int32)
     for scan in scans:
         nonblank += ~scan.blank
     present = nonblank > 0
     label = np.full(n, NONE, dtype=np.int8)
-    for c, scan in enumerate(scans):
-        field_type = tables.FIELD_TYPES.get(field_of.get(c, ""), "text")
-        if field_type in ("amount", "number", "date", "flag"):
-            continue
+    for scan in scans:
         label = np.maximum(label, np.where(scan.label == CONTROL_TOTAL, 3, 0))
         label = np.maximum(label, np.where(scan.label == SUBTOTAL, 2, 0))
     kind = np.where(label == 3, CONTROL_TOTAL, np.where(label == 2, SUBTOTAL, NONE))
@@ -149,11 +154,15 @@ def build_table(
             scan = scans[header.mapping[f]]
             identified = ~scan.blank & (scan.label == NONE)
             kind = np.where(identified, NONE, kind)
-    lone = nonblank == 1
+    footer_text: dict[int, str] = {}
+    for i in np.flatnonzero((nonblank == 1) & (kind == NONE)):
+        c = next(c for c, scan in enumerate(scans) if not scan.blank[i])
+        value = arrays[c][i]
+        if isinstance(value, str) and (c not in field_of or rules.is_footer(value)):
+            footer_text[int(i)] = value.strip()
     footer = np.zeros(n, dtype=bool)
-    for c, scan in enumerate(scans):
-        footer |= lone & scan.text & (scan.footer | (c not in field_of))
-    kind = np.where((kind == NONE) & footer & present, FOOTER, kind)
+    footer[list(footer_text)] = True
+    kind = np.where(footer, FOOTER, kind)
     kind = np.where(present, kind, NONE)
     data = present & (kind == NONE)
     data_idx = np.flatnonzero(data)
@@ -208,9 +217,7 @@ def build_table(
     frame["source_sheet"] = pd.Series([context.sheet] * len(frame), dtype="string")
     frame["source_row"] = pd.Series(excel_rows, dtype="int64")
 
-    skipped = _skips(
-        arrays, scans, kind, start, header, frame, data_idx, context, notes
-    )
+    skipped = _skips(arrays, kind, footer_text, start, header, frame, data_idx, context)
     table = tables.TableRead(
         kind=profile.kind,
         profile=profile.name,
@@ -249,7 +256,7 @@ def _number_formats(
     return out
 
 
-def _skips(arrays, scans, kind, start, header, frame, data_idx, context, notes):
+def _skips(arrays, kind, footer_text, start, header, frame, data_idx, context):
     """Skip records for control rows and footers, checking control totals."""
     skipped: list[tables.Skip] = []
     summed = [
@@ -263,12 +270,8 @@ def _skips(arrays, scans, kind, start, header, frame, data_idx, context, notes):
         row = start + int(i) + 1
         rule = RULES[int(kind[i])]
         if kind[i] == FOOTER:
-            text = next(
-                (str(a[i]) for a, s in zip(arrays, scans, strict=True) if s.text[i]), ""
-            )
-            skipped.append(
-                tables.Skip(context.file, context.sheet, row, rule, text[:80])
-            )
+            text = footer_text[int(i)][:80]
+            skipped.append(tables.Skip(context.file, context.sheet, row, rule, text))
             continue
         above = int(position[i])
         first = 0 if kind[i] == CONTROL_TOTAL else last_subtotal_at
@@ -277,7 +280,9 @@ def _skips(arrays, scans, kind, start, header, frame, data_idx, context, notes):
         problems, checked = _check_total(arrays, i, summed, frame, first, above, header)
         if problems:
             detail = "; ".join(problems)
-            notes.append(f"row {row} ({rule}): control total does not match: {detail}")
+            context.notes.append(
+                f"row {row} ({rule}): control total does not match: {detail}"
+            )
             logger.warning(
                 "%s, %s row %d: control total does not match: %s",
                 context.file,

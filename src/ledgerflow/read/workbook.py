@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -37,6 +38,7 @@ _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z]+:)?f[\s>/]")
+_ROOT_PREFIX = re.compile(rb"<([A-Za-z][\w.-]*):worksheet[\s>]")
 _CHUNK = 1 << 22
 # Visibility states as Excel writes them.
 VISIBLE, HIDDEN, VERY_HIDDEN = "visible", "hidden", "veryHidden"
@@ -65,13 +67,36 @@ class Workbook:
     _calamine: object = None
     _xml_paths: dict[str, str] | None = None
     _padding_formats: bool | None = None
+    _formula_tags: dict[str, bool] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ values
 
     def load(self, sheet: Sheet) -> Sheet:
-        """Fill ``sheet.rows`` (row 0 is Excel row 1) and ``sheet.merges``."""
-        if self.engine == "openpyxl" and self.format == "xlsx":
-            return self._load_openpyxl(sheet)
+        """Fill ``sheet.rows`` (row 0 is Excel row 1) and ``sheet.merges``.
+
+        The sheet XML is searched for formulas at the same time, in a thread:
+        calamine releases the GIL while it parses, so the search costs no wall time
+        on a machine with two cores.
+        """
+        search = None
+        path = self._sheet_xml_path(sheet.name) if self.format == "xlsx" else None
+        if path is not None and sheet.name not in self._formula_tags:
+            search = threading.Thread(
+                target=self._search_formulas, args=(sheet.name, path), daemon=True
+            )
+            search.start()
+        try:
+            if self.engine == "openpyxl" and self.format == "xlsx":
+                return self._load_openpyxl(sheet)
+            return self._load_calamine(sheet)
+        finally:
+            if search is not None:
+                search.join()
+
+    def _search_formulas(self, name: str, path: str) -> None:
+        self._formula_tags[name] = _has_formula_tag(self.data, path)
+
+    def _load_calamine(self, sheet: Sheet) -> Sheet:
         found = self._calamine.get_sheet_by_name(sheet.name)
         sheet.rows = found.to_python(skip_empty_area=False)
         try:
@@ -163,7 +188,11 @@ class Workbook:
         if self.format != "xlsx":
             return None
         path = self._sheet_xml_path(sheet.name)
-        if path is None or not _has_formula_tag(self.data, path):
+        if path is None:
+            return None
+        if sheet.name not in self._formula_tags:
+            self._search_formulas(sheet.name, path)
+        if not self._formula_tags[sheet.name]:
             return None
         missing, zero, total, examples = _formula_cells(self.data, path)
         if missing:
@@ -212,12 +241,23 @@ def _sheet_paths(data: bytes) -> dict[str, str]:
 
 
 def _has_formula_tag(data: bytes, path: str) -> bool:
-    """Stream the sheet XML once looking for a formula element; stop at the first."""
+    """Stream the sheet XML once looking for a formula element; stop at the first.
+
+    One substring search per chunk: "<f" or, when the sheet writes its elements with
+    a namespace prefix (``<x:worksheet>``), "<x:f"; the regex only confirms a hit.
+    """
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as stream:
         tail = b""
+        needle = b"<f"
+        first = True
         while chunk := stream.read(_CHUNK):
             window = tail + chunk
-            if b"f" in window and _FORMULA_TAG.search(window):
+            if first:
+                first = False
+                prefix = _ROOT_PREFIX.search(window[:4096])
+                if prefix:
+                    needle = b"<" + prefix.group(1) + b":f"
+            if needle in window and _FORMULA_TAG.search(window):
                 return True
             tail = window[-16:]
     return False
