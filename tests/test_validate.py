@@ -111,7 +111,7 @@ def test_required_columns_as_the_rules_say():
         "partner_code",
         "partner_name",
     ]
-    assert required("receivables") == ["amount", "invoice_date", "partner_code"]
+    assert required("receivables") == ["amount", "partner_code"]
     assert not_null("receivables") == [
         "amount",
         "invoice_date",
@@ -646,6 +646,45 @@ def test_case18_through_the_reader(cases_dir):
     assert result.used["source_row"].tolist() == [2, 6, 11, 14, 16]
     totals = result.used[["supply_amount", "vat_amount", "total_amount"]].sum()
     assert totals.tolist() == [1_895_012, 189_501, 2_084_513]
+
+
+def test_case04_only_the_impossible_and_the_april_dates_are_rejected(cases_dir):
+    from ledgerflow.read import read_file
+
+    path = cases_dir / "04-mixed-date-formats" / "sales_vouchers_2024-03.xlsx"
+    (table,) = read_file(path, CONFIG).tables
+    result = _run(table)
+    assert [r.row for r in result.rejects] == [15, 16]
+    assert result.rejects[1].rule == "date_outside_file_period"
+    assert result.used["doc_no"].tolist() == [f"2403-{i:04d}" for i in range(1, 12)]
+    totals = result.used[["supply_amount", "vat_amount"]].sum().tolist()
+    assert totals == [10_285_000, 1_028_500]
+
+
+def test_case08_receivables_without_dates_are_used(cases_dir):
+    """A 미수금 list without an invoice date column is not refused."""
+    from ledgerflow.read import read_file
+
+    path = cases_dir / "08-amount-text-formats" / "receivables_amount_text.csv"
+    (table,) = read_file(path, CONFIG).tables
+    result = _run(table)
+    assert [r.row for r in result.rejects] == [13, 14, 15]
+    assert result.rejects[2].rule == "amount_missing"
+    assert len(result.used) == 11
+    assert result.used["amount"].sum() == 9_766_200
+
+
+@pytest.mark.slow
+def test_nps_partner_list_is_kept_with_masked_numbers_flagged(shared_data):
+    from ledgerflow.read import read_file
+
+    path = shared_data / "kr-datatoys" / "derived" / "nationalPension.xlsx"
+    (table,) = read_file(path, CONFIG).tables
+    result = _run(table)
+    assert (len(result.used), result.rejects) == (29_975, [])
+    # every business number is cut to its first 6 digits; one row holds a name only
+    assert {r.rule for r in result.flags} == {"brn_masked"}
+    assert len(result.flags) == 29_974
 
 
 # ----------------------------------------------------------- property: account
