@@ -25,7 +25,13 @@ import pandas as pd
 
 from ledgerflow.brn import check_brns
 from ledgerflow.errors import LedgerflowError
-from ledgerflow.names import normalise_names, phone_key, phone_keys, regions_of
+from ledgerflow.names import (
+    distinct,
+    normalise_names,
+    phone_key,
+    phone_keys,
+    regions_of,
+)
 from ledgerflow.tables import ORIGIN_COLUMNS, PARTNERS
 
 log = logging.getLogger(__name__)
@@ -126,6 +132,7 @@ _RRN = re.compile(
     r"(?<!\d)(\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
     r"[ \t]*-?[ \t]*([1-8])\d{6}(?!\d)"
 )
+_WIDE = re.compile("[０-９]")  # full-width digits: check the NFKC form too
 _SPACES = re.compile(r"\s+")
 _CONFLICT_WORK = ["comp", "field", "values", "n_values", "sources"]
 
@@ -174,6 +181,11 @@ def has_rrn(text: str | None) -> bool:
     return bool(_RRN.search(unicodedata.normalize("NFKC", str(text))))
 
 
+def _has_rrn(values: pd.Series) -> pd.Series:
+    hits = [v for v in distinct(values) if has_rrn(v)]
+    return values.isin(hits).fillna(False).astype(bool)
+
+
 def mask_rrn(values):
     """Resident registration numbers masked: 900101-1234567 -> 900101-1******.
 
@@ -218,7 +230,7 @@ def _map_text(values, function):
     if isinstance(values, pd.Series):
         if values.empty:
             return values.astype("string")
-        uniques = pd.unique(values.dropna())
+        uniques = distinct(values)
         return values.map({v: function(str(v)) for v in uniques}).astype("string")
     if values is None or values is pd.NA:
         return None
@@ -349,8 +361,8 @@ def _keys(records: pd.DataFrame) -> pd.DataFrame:
     keys["phone"] = phone_keys(records["phone"])
 
     # A 주민등록번호 typed into the BRN field is neither a BRN nor safe to show.
-    rrn_brn = records["brn"].map(has_rrn, na_action="ignore").fillna(False)
-    rrn_code = records["partner_code"].map(has_rrn, na_action="ignore").fillna(False)
+    rrn_brn = _has_rrn(records["brn"])
+    rrn_code = _has_rrn(records["partner_code"])
     keys["has_rrn"] = (rrn_brn | rrn_code).astype(bool)
     checked = check_brns(records["brn"].mask(rrn_brn.astype(bool)))
     keys["brn_digits"] = checked["brn"]
@@ -713,7 +725,7 @@ def _join_unique(values: pd.Series, by: pd.Series) -> pd.Series:
 
 def _compare_key(values: pd.Series) -> pd.Series:
     """Text folded for comparison: NFKC, case folded, runs of spaces as one."""
-    uniques = pd.unique(values.dropna())
+    uniques = distinct(values)
     folded = {
         v: _SPACES.sub(" ", unicodedata.normalize("NFKC", v)).strip().casefold()
         for v in uniques
@@ -819,15 +831,17 @@ def _quality(master: pd.DataFrame, flags: pd.DataFrame, config: dict) -> pd.Data
 
 
 def _mask_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """A copy with 주민등록번호 masked in ``columns`` (only cells with 6+ digits)."""
+    """A copy with 주민등록번호 masked in ``columns``."""
     out = frame.copy()
     for column in columns:
         if column not in out or not len(out):
             continue
         text = out[column].astype("string")
-        maybe = text.str.contains(r"[0-9０-９]{6}", regex=True).fillna(False)
-        if maybe.any():
-            text = text.mask(maybe, mask_rrn(text[maybe]))
+        # Look at each distinct value once; most hold no 13-digit run at all.
+        hits = [v for v in distinct(text) if _RRN.search(v) or _WIDE.search(v)]
+        if hits:
+            masked = {v: _mask_rrn_text(v) for v in hits}
+            text = text.mask(text.isin(hits), text.map(masked, na_action="ignore"))
         out[column] = text
     return out
 

@@ -41,6 +41,7 @@ _ENGLISH_SUFFIXES = frozenset(
     }
 )
 _TOKEN = re.compile(r"[^\W_]+")
+_SETTLED = re.compile("[0-9a-z가-힣]*")
 
 # Korean provinces and metropolitan cities (시/도) in their full, old and short forms,
 # keyed by the first word of an address.
@@ -92,12 +93,23 @@ def _one_pass(text: str) -> str:
 def _normalise_text(text: str) -> str | None:
     # Folding can expose a new form (NFKC recomposing jamo split by a marker, or
     # "주식-회사" joined into 주식회사), so repeat until nothing changes.
+    folded = _one_pass(text)
+    if _SETTLED.fullmatch(folded):
+        # ASCII letters, digits and composed syllables only: another pass would
+        # change nothing (the forms are gone, there is one token, NFKC is a no-op).
+        return folded or None
+    text = folded
     for _ in range(8):
         folded = _one_pass(text)
         if folded == text:
             break
         text = folded
     return text or None
+
+
+def distinct(values: pd.Series) -> list:
+    """The distinct non-missing values of a Series, as a plain list (fast to loop)."""
+    return pd.unique(values.dropna().to_numpy(dtype=object)).tolist()
 
 
 def normalise_name(name: str | None) -> str | None:
@@ -122,7 +134,7 @@ def normalise_names(values: pd.Series) -> pd.Series:
     """normalise_name over a Series (each distinct value computed once), as "string"."""
     if values.empty:
         return pd.Series([], index=values.index, dtype="string")
-    uniques = pd.unique(values.dropna())
+    uniques = distinct(values)
     keys = {value: normalise_name(value) for value in uniques}
     return values.map(keys).astype("string")
 
@@ -145,7 +157,7 @@ def regions_of(values: pd.Series) -> pd.Series:
     """region_of over a Series, as "string"."""
     if values.empty:
         return pd.Series([], index=values.index, dtype="string")
-    uniques = pd.unique(values.dropna())
+    uniques = distinct(values)
     return values.map({value: region_of(value) for value in uniques}).astype("string")
 
 
@@ -163,5 +175,5 @@ def phone_keys(values: pd.Series) -> pd.Series:
     """phone_key over a Series, as "string"."""
     if values.empty:
         return pd.Series([], index=values.index, dtype="string")
-    uniques = pd.unique(values.dropna())
+    uniques = distinct(values)
     return values.map({value: phone_key(value) for value in uniques}).astype("string")
