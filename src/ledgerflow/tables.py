@@ -149,6 +149,9 @@ class TableRead:
     rejects: list[Reject] = field(default_factory=list)
     declared_period: tuple[pd.Timestamp, pd.Timestamp] | None = None
     notes: list[str] = field(default_factory=list)
+    # canonical field -> the header text in the source, so every reject names the
+    # column as the person sees it in the file.
+    source_columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
