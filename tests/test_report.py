@@ -732,3 +732,68 @@ def test_stage_notes_are_translated_and_not_repeated(tmp_path):
     ]
     # the total of revenue is computed when no totals are given
     assert rows(path, data_only=True)[3][3] == 4_000_000
+
+
+def test_given_empty_totals_stay_empty_and_margin_needs_revenue(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "partner_code": pd.array(["A", "B", "C"], dtype="string"),
+            "revenue": pd.array([1_000.0, 0.0, -50.0], dtype="Float64"),
+            "cost": pd.array([600.0, None, 10.0], dtype="Float64"),
+            "gross_profit": pd.array([400.0, None, -60.0], dtype="Float64"),
+            "gross_margin": pd.array([0.4, None, None], dtype="Float64"),
+        }
+    )
+    # cost known for some partners only: the metrics stage leaves the total empty
+    given = {"partner_code": None, "revenue": 950.0, "cost": pd.NA}
+    total = outputs.total_row(frame, list(frame.columns), given)
+    assert total["revenue"] == ColumnSum(950.0)
+    assert total["cost"] is pd.NA
+    assert total["gross_profit"] == ColumnSum(340.0)  # not given: summed
+    assert total["gross_margin"].value == pytest.approx(340 / 950)
+    notes = outputs.no_data_notes(frame, list(frame.columns), "en")
+    assert notes == [
+        "Cost: left empty (not 0) for 1 partner(s) with no data.",
+        "Gross profit: left empty (not 0) for 1 partner(s) with no data.",
+        "Gross margin %: left empty for 2 partner(s) whose Revenue is 0 or less.",
+    ]
+    path = write_workbook(
+        tmp_path / "t.xlsx",
+        [SheetSpec("rejects", frame, list(frame.columns), total=total)],
+        lang="ko",
+        created=CREATED,
+    )
+    assert rows(path, data_only=True)[4] == ("합계", 950, None, 340, 340 / 950)
+
+
+def test_master_codes_are_shown_as_words(tmp_path, monkeypatch):
+    from ledgerflow import labels
+
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    for name in ("columns.toml", "report.toml"):
+        (folder / name).write_bytes((labels.FOLDER / name).read_bytes())
+    (folder / "master.toml").write_text(
+        '[rules.match_rule_single]\nko = "단일 행"\nen = "Single row"\n'
+        '[rules.quality_stale]\nko = "오래됨"\nen = "Stale"\n',
+        encoding="utf-8",
+    )
+    catalogue = labels.load_catalogue(folder)
+    monkeypatch.setattr(labels, "_catalogue", lambda: catalogue)
+    master = pd.DataFrame(
+        {
+            "partner_id": pd.array(["P0001"], dtype="string"),
+            "brn_status": pd.array(["zz_unlisted"], dtype="string"),
+            "match_rule": pd.array(["single"], dtype="string"),
+            "quality_issues": pd.array(["stale; zz_new_issue"], dtype="string"),
+        }
+    )
+    links = pd.DataFrame({"partner_id": ["P0001"], "match_rule": ["single"]})
+    path = outputs.write_partner_master(
+        master, tmp_path / "m.xlsx", lang="en", created=CREATED, links=links
+    )
+    assert rows(path)[:2] == [
+        ("Partner ID", "BRN status", "Match rule", "Quality issues"),
+        ("P0001", "zz_unlisted", "Single row", "Stale; zz_new_issue"),
+    ]
+    assert rows(path, sheet=1)[1] == ("P0001", "Single row")

@@ -47,6 +47,12 @@ MASTER_COLUMNS = [
     "size",
     "phone",
     "email",
+    "tags",
+    "payment_terms",
+    "credit_limit",
+    "founded_date",
+    "list_status",
+    "status",
     "first_txn_date",
     "last_txn_date",
     "n_sales_lines",
@@ -92,6 +98,15 @@ REJECT_COLUMNS = ["file", "sheet", "row", "column", "value", "rule", "reason"]
 SKIP_COLUMNS = ["file", "sheet", "row", "reason"]
 REFUSED_COLUMNS = ["file", "reason"]
 
+# Columns holding codes, shown through the catalogue entry [rules.<prefix><code>]
+# ("; "-joined codes each); a code without an entry is shown as it is.
+CODED_COLUMNS = {
+    "brn_status": "brn_status_",
+    "business_kind": "brn_kind_",
+    "status": "partner_status_",
+    "match_rule": "match_rule_",
+    "quality_issues": "quality_",
+}
 # Personal contact data: kept in the internal master, never in a shared workbook.
 CONTACT_KEYS = frozenset({"phone", "email", "mobile", "fax"})
 # Total-row figures that are ratios of two totals, never a sum or an average of rows.
@@ -125,18 +140,57 @@ def write_partner_master(
     created: dt.datetime | dt.date,
     conflicts: pd.DataFrame | None = None,
     links: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
 ) -> Path:
     """One row per canonical partner, with the codes and files it came from.
 
     Internal workbook: contacts are shown. ``conflicts`` (values that disagreed
-    between sources) and ``links`` (which source code went to which partner) get
-    sheets of their own with all their columns, when given.
+    between sources), ``links`` (which source row went to which partner) and
+    ``changes`` (what changed since the previous master) get sheets of their own
+    with all their columns, when given. Codes (BRN status, match rule, quality
+    issues, activity status) are shown as words (CODED_COLUMNS).
     """
-    sheets = [SheetSpec("partner_master", master, MASTER_COLUMNS)]
-    for key, frame in (("conflicts", conflicts), ("links", links)):
+    sheets = [
+        SheetSpec("partner_master", translate_coded(master, lang), MASTER_COLUMNS)
+    ]
+    for key, frame in (
+        ("conflicts", conflicts),
+        ("links", links),
+        ("changes", changes),
+    ):
         if frame is not None:
-            sheets.append(SheetSpec(key, frame, list(frame.columns)))
+            sheets.append(
+                SheetSpec(key, translate_coded(frame, lang), list(frame.columns))
+            )
     return write_workbook(path, sheets, lang=lang, created=created)
+
+
+def translate_coded(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``frame`` with the codes of CODED_COLUMNS shown as words in ``lang``."""
+    present = [key for key in CODED_COLUMNS if key in frame.columns]
+    if not present:
+        return frame
+    shown = frame.copy()
+    for key in present:
+        prefix = CODED_COLUMNS[key]
+        shown[key] = (
+            shown[key]
+            .map(
+                lambda codes, p=prefix: _coded_text(codes, p, lang), na_action="ignore"
+            )
+            .astype("string")
+        )
+    return shown
+
+
+def _coded_text(codes, prefix: str, lang: str) -> str:
+    parts = [part.strip() for part in str(codes).split(";") if part.strip()]
+    return "; ".join(
+        labels.reason(prefix + part, lang)
+        if labels.has("rules", prefix + part)
+        else part
+        for part in parts
+    )
 
 
 # Profitability (shared)
@@ -217,20 +271,24 @@ def total_row(
     columns: Sequence[str],
     given: Mapping | pd.Series | None,
 ) -> dict:
-    """The total row of ``frame``: given totals first, else sums; ratios from totals.
+    """The total row of ``frame``: the given totals, else sums; ratios from totals.
 
     Rules:
+    - a total given by the metrics stage is kept, an empty one (NA) included: it
+      knows when a sum would mislead (e.g. cost known for only some partners);
+    - a figure not given is the column's sum for money and counts, and nothing for
+      shares, scores and names;
     - a column whose rows are all empty has an empty total, even if 0 was given;
-    - summable columns (money, counts) are ColumnSum, so the sheet shows =SUM();
-    - gross_margin is Ratio(gross_profit, revenue) of the totals; empty when revenue
-      is 0 or missing;
-    - other columns (shares, scores, names) have no total unless given.
+    - sums are ColumnSum, so the sheet shows =SUM() with the value cached;
+    - gross_margin is Ratio(gross_profit, revenue) of the totals, never an average
+      of the rows; empty when either total is empty or revenue is 0.
     """
     given = dict(given) if given is not None else {}
     total: dict = {}
     for key in columns:
         if key not in frame.columns or key in TOTAL_RATIOS:
             continue
+        summable = labels.kind(key) in _SUMMABLE_KINDS
         if frame[key].isna().all():
             # no data behind the figure: empty, never 0
             if _number(given.get(key)):
@@ -238,23 +296,26 @@ def total_row(
                     "total of %s: %r given for an empty column", key, given[key]
                 )
             total[key] = None
-            continue
-        value = _number(given.get(key))
-        if value is None and labels.kind(key) in _SUMMABLE_KINDS:
-            value = float(pd.to_numeric(frame[key], errors="coerce").sum())
-        if value is not None and labels.kind(key) in _SUMMABLE_KINDS | {"percent"}:
-            total[key] = ColumnSum(value)
         elif key in given:
-            total[key] = given[key]
+            value = _number(given[key])
+            numeric = labels.kind(key) in _SUMMABLE_KINDS | {"percent"}
+            total[key] = (
+                ColumnSum(value) if numeric and value is not None else given[key]
+            )
+        elif summable:
+            total[key] = ColumnSum(float(pd.to_numeric(frame[key]).sum()))
     for key, (numerator, denominator) in TOTAL_RATIOS.items():
         if key not in frame.columns:
             continue
         top = _sum_value(total.get(numerator))
         bottom = _sum_value(total.get(denominator))
-        value = top / bottom if top is not None and bottom else None
-        if value is None and (top is None or bottom is None):
-            value = _number(given.get(key))
-        total[key] = Ratio(numerator, denominator, value)
+        computed = top / bottom if top is not None and bottom else None
+        value = _number(given[key]) if key in given else computed
+        if value is None or computed is None or math.isclose(value, computed):
+            total[key] = Ratio(numerator, denominator, value)
+        else:
+            log.warning("total of %s: given %s, totals give %s", key, value, computed)
+            total[key] = value
     return total
 
 
@@ -307,6 +368,21 @@ def no_data_notes(
             continue
         missing = int(frame[key].isna().sum())
         header = labels.label(key, lang)
+        if key in TOTAL_RATIOS and TOTAL_RATIOS[key][1] in frame.columns:
+            # a margin has no meaning without positive revenue: not missing data
+            base = TOTAL_RATIOS[key][1]
+            undefined = int((frame[key].isna() & (frame[base] <= 0)).sum())
+            if undefined:
+                notes.append(
+                    labels.phrase(
+                        "ratio_undefined",
+                        lang,
+                        column=header,
+                        base=labels.label(base, lang),
+                        count=undefined,
+                    )
+                )
+                missing -= undefined
         if missing == len(frame):
             notes.append(labels.phrase("no_data_column", lang, column=header))
         elif missing:

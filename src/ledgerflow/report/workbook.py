@@ -442,11 +442,12 @@ def _write_value(sheet, row: int, col: int, value, style) -> None:
 
 def _write_total(sheet, row, columns, total, n_rows, lang, styles) -> None:
     position = {column.key: col for col, column in enumerate(columns)}
+    # "Total" goes in the first text column that has no total of its own
     label_col = next(
         (
             col
             for col, c in enumerate(columns)
-            if c.kind == "text" and c.key not in total
+            if c.kind == "text" and _total_value(total.get(c.key), "text") is None
         ),
         None,
     )
