@@ -300,6 +300,9 @@ def _write_sheet(sheet, spec: SheetSpec, lang: str, styles: _Styles) -> None:
         sheet.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
         for col, column in enumerate(columns):
             sheet.set_column(col, col, _width(column))
+        # codes such as 00123 are text on purpose: no green "number as text" flags
+        last = xl_rowcol_to_cell(max(last_row, 1), len(columns) - 1)
+        sheet.ignore_errors({"number_stored_as_text": f"A1:{last}"})
 
 
 def _prepare_column(frame: pd.DataFrame, key: str, lang: str, spec) -> _Column:
