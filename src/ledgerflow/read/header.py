@@ -159,7 +159,11 @@ def _lacking(profile: Profile, mapping: dict[str, int], present: set[str]) -> li
     for group in profile.required:
         if not any(f in mapping for f in group):
             lacking.append(" or ".join(f"{f} ({profile.aliases_of(f)})" for f in group))
-    lacking += [f"header {key!r}" for key in profile.fingerprint if key not in present]
+    lacking += [
+        f"the header {text!r}"
+        for key, text in zip(profile.fingerprint, profile.fingerprint_text, strict=True)
+        if key not in present
+    ]
     return lacking
 
 
@@ -195,7 +199,7 @@ def find_header(
                 fingerprint = 2 * len(profile.fingerprint)
                 two_rows = candidate.last_row > candidate.first_row
                 if lacking:
-                    rank = (len(profile.required) - len(lacking), len(mapping))
+                    rank = (-len(lacking), len(mapping), profile.priority)
                     if near is None or rank > near[0]:
                         near = (rank, profile, r, mapping, lacking)
                     continue

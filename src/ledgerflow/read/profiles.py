@@ -70,6 +70,7 @@ class Profile:
     fields: dict[str, list[Alias]]
     required: list[list[str]] = field(default_factory=list)
     fingerprint: list[str] = field(default_factory=list)
+    fingerprint_text: list[str] = field(default_factory=list)
     priority: int = 0
     date_order: str = "YMD"
     fixed: dict[str, object] = field(default_factory=dict)
@@ -142,6 +143,7 @@ def profile_from_dict(data: dict, source: Path | None = None) -> Profile:
         fields=fields,
         required=required,
         fingerprint=[normalise_header(t) for t in match.get("fingerprint", [])],
+        fingerprint_text=[str(t) for t in match.get("fingerprint", [])],
         priority=int(match.get("priority", 0)),
         date_order=order,
         fixed=fixed,

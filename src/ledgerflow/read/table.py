@@ -121,11 +121,12 @@ def build_table(
     width = len(header.labels)
     arrays, overflow = _columns(body, width)
     field_of = {c: f for f, c in header.mapping.items()}
-    # Amount, number, date and flag columns never carry a label: a cheap scan.
+    # Amount, number and flag columns never carry a label: a cheap scan. Date
+    # columns do ("2026/03 계" in ECOUNT's 일자-No.).
     plain = {
         c
         for c, f in field_of.items()
-        if tables.FIELD_TYPES.get(f, "text") in ("amount", "number", "date", "flag")
+        if tables.FIELD_TYPES.get(f, "text") in ("amount", "number", "flag")
     }
     scans: list[ColumnScan] = [
         scan_plain(a) if c in plain else scan_column(a, rules)

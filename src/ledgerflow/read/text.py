@@ -2,8 +2,8 @@
 
 Business rules:
 
-- Encoding, in this order: a BOM (UTF-8, UTF-16 LE/BE); strict UTF-8; UTF-16 without
-  a BOM (every other byte NUL); CP949. CP949 is a superset of EUC-KR: a file with
+- Encoding, in this order: a BOM (UTF-8, UTF-16 LE/BE); UTF-16 without a BOM (NUL
+  in every other byte); strict UTF-8; CP949. CP949 is a superset of EUC-KR: a file with
   샾 or 똠 is CP949 and fails as EUC-KR, so EUC-KR is never tried alone. Decoding is
   always strict: a character that does not decode refuses the file, it is never
   replaced (a replaced character in a partner name is a silent data error).
@@ -49,9 +49,9 @@ def _utf16_without_bom(data: bytes) -> str | None:
     if len(sample) < 4:
         return None
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    if odd > len(sample) // 4 and even == 0:
+    if odd > len(sample) // 8 and even * 4 < odd:
         return "utf-16-le"
-    if even > len(sample) // 4 and odd == 0:
+    if even > len(sample) // 8 and odd * 4 < even:
         return "utf-16-be"
     return None
 
@@ -69,16 +69,17 @@ def decode(data: bytes) -> tuple[str, str]:
                     f"{exc.start} does not decode as {encoding}; save it again as "
                     "UTF-8 or CP949 csv",
                 ) from exc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    # NULs in every other byte: UTF-16 without a BOM (plain UTF-8 would accept it).
     utf16 = _utf16_without_bom(data)
     if utf16:
         try:
             return data.decode(utf16), utf16
         except UnicodeDecodeError:
             pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
     try:
         return data.decode("cp949"), "cp949"
     except UnicodeDecodeError as exc:
