@@ -1,0 +1,532 @@
+"""The insights workbook: insights_<YYYY-MM>.xlsx from an Insights (see insights.py).
+
+Sheets, in order: a summary (segments now and last month, lapsing partners, revenue
+at stake), segment moves, lapsing partners, top items, top item groups, rhythm and
+RFM, seasonality, lapsed items, suggestions, tags, then one proposal sheet per
+selected partner that prints on one A4 page.
+
+Rules:
+- Every table goes through report.workbook's safe writer: text from inputs is never
+  a formula or a link, missing figures are empty cells, headers come from the label
+  catalogue in ``lang``.
+- No contact data: the column lists hold no phone or e-mail (checked on write).
+- Proposal sheets are laid out here, because SheetSpec has no page setup yet, but
+  every cell goes through the writer's own cell function and workbook options, so
+  they are as safe as the tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from ledgerflow import labels
+from ledgerflow.insights import Insights, Settings, suggestion_reasons
+from ledgerflow.period import Period
+from ledgerflow.report.atomic import atomic_path
+from ledgerflow.report.outputs import check_shareable
+from ledgerflow.report.workbook import (
+    CONSTANT_MEMORY_CELLS,
+    WORKBOOK_OPTIONS,
+    ColumnSum,
+    SheetSpec,
+    _close,
+    _properties,
+    _Styles,
+    _write_sheet,
+    _write_value,
+    clean_sheet_name,
+)
+
+log = logging.getLogger(__name__)
+
+PARTNER = ["partner_code", "partner_name"]
+SUMMARY_COLUMNS = [
+    "rfm_segment",
+    "partners_previous",
+    "partners_now",
+    "partners_change",
+]
+MOVES_COLUMNS = [*PARTNER, "segment_previous_month", "segment_now", "revenue_12m"]
+MOVES_COLUMNS += ["days_since_last_order"]
+LAPSING_COLUMNS = [*PARTNER, "rfm_segment", "days_since_last_order", "last_order_date"]
+LAPSING_COLUMNS += ["orders_12m", "revenue_12m", "lapsed_items", "revenue_at_stake"]
+TOP_ITEMS_COLUMNS = [*PARTNER, "window", "rank", "item_code", "item_name", "revenue"]
+TOP_ITEMS_COLUMNS += ["revenue_share", "qty", "qty_rank"]
+TOP_GROUPS_COLUMNS = [*PARTNER, "window", "rank", "item_group", "revenue"]
+TOP_GROUPS_COLUMNS += ["revenue_share", "qty", "qty_rank"]
+RHYTHM_COLUMNS = [
+    *PARTNER,
+    "rfm_segment",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "orders_12m",
+    "orders_per_month",
+    "mean_days_between_orders",
+    "days_since_last_order",
+    "first_order_date",
+    "last_order_date",
+    "revenue_12m",
+    "n_items_12m",
+    "buying_concentration",
+]
+MONTH_KEYS = [f"month_{month:02d}" for month in range(1, 13)]
+SEASONALITY_COLUMNS = [*PARTNER, *MONTH_KEYS, "usual_months"]
+LAPSED_COLUMNS = [*PARTNER, "item_code", "item_name", "last_bought"]
+LAPSED_COLUMNS += ["months_bought_prev_12m", "revenue_at_stake"]
+SUGGESTION_COLUMNS = [*PARTNER, "rank", "item_code", "item_name", "reason"]
+SUGGESTION_COLUMNS += ["suggestion_score", "n_both", "n_anchor", "anchor_item_code"]
+TAG_COLUMNS = [*PARTNER, "tag", "tag_rule"]
+
+# Proposal sheet: rows per block, and A4 portrait page setup.
+PROPOSAL_TOP_ITEMS = 10
+PROPOSAL_LAPSED = 8
+A4 = 9  # xlsxwriter's paper code
+PROPOSAL_MARGINS = {"left": 0.5, "right": 0.5, "top": 0.6, "bottom": 0.6}
+PROPOSAL_WIDTHS = [8, 14, 44, 16, 14]
+TOP_KEYS = ["rank", "item_code", "item_name", "revenue", "revenue_share"]
+LAPSED_KEYS = ["last_bought", "item_code", "item_name", "revenue_at_stake"]
+LAPSED_KEYS += ["months_bought_prev_12m"]
+SUGGESTION_KEYS = ["rank", "item_code", "item_name", "reason"]
+
+
+def segment_name(segment, lang: str) -> str:
+    """A segment's label; a segment defined only in the config shows its own name."""
+    if segment is None or pd.isna(segment):
+        return labels.phrase("segment_none", lang)
+    key = f"segment_{segment}"
+    return labels.phrase(key, lang) if labels.has("phrases", key) else str(segment)
+
+
+def tag_name(tag, lang: str) -> str:
+    """A tag's label in ``lang``."""
+    key = f"tag_{tag}"
+    return labels.phrase(key, lang) if labels.has("phrases", key) else str(tag)
+
+
+def _reason_template(lang: str) -> str:
+    """The suggestion_reason sentence in ``lang`` with its placeholders kept."""
+    keep = {name: "{" + name + "}" for name in ("n_both", "n_anchor", "anchor")}
+    return labels.phrase("suggestion_reason", lang, **keep)
+
+
+def _money_text(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _note(note: str, insights: Insights, lang: str) -> str:
+    """A "code: text" note of compute_insights in ``lang`` when the code is known."""
+    code, _, text = note.partition(": ")
+    key = f"insights_note_{code}"
+    if not labels.has("phrases", key):
+        return note
+    count = text.split(" ", 1)[0]
+    as_of = f"{insights.as_of:%Y-%m-%d}" if insights.as_of is not None else ""
+    return labels.phrase(key, lang, count=count, as_of=as_of)
+
+
+def _sum(values: pd.Series) -> float | None:
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    return float(numbers.sum()) if len(numbers) else None
+
+
+def proposal_partners_of(insights: Insights, count: int) -> pd.DataFrame:
+    """The ``count`` partners with the largest positive revenue of the last 12
+    months (ties by partner_id): the ones given a proposal sheet."""
+    chosen = insights.rhythm[insights.rhythm["revenue_12m"] > 0]
+    chosen = chosen.sort_values(
+        ["revenue_12m", "partner_id"], ascending=[False, True], kind="stable"
+    )
+    return chosen.head(count)
+
+
+def write_insights(
+    insights: Insights,
+    path: Path,
+    *,
+    lang: str,
+    period: Period,
+    created: dt.datetime,
+    proposal_partners: int | None = None,
+) -> Path:
+    """Write the insights workbook to ``path`` atomically and return ``path``.
+
+    ``proposal_partners`` (default: [insights] proposal_partners) partners with the
+    largest revenue in the last 12 months get a proposal sheet each.
+    """
+    path = Path(path)
+    cfg = insights.settings or Settings()
+    count = cfg.proposal_partners if proposal_partners is None else proposal_partners
+    specs = summary_sheets(insights, lang, period, cfg) + table_sheets(insights, lang)
+    for spec in specs:
+        check_shareable(spec.columns, path.name)
+    chosen = proposal_partners_of(insights, count)
+
+    cells = sum(len(s.frame) * max(len(s.columns), 1) for s in specs)
+    options = dict(WORKBOOK_OPTIONS)
+    if cells > CONSTANT_MEMORY_CELLS:
+        options.update(constant_memory=True, use_zip64=True)
+    with atomic_path(path) as temporary:
+        workbook = xlsxwriter.Workbook(str(temporary), options)
+        try:
+            workbook.set_properties(_properties(path, created, None))
+            styles = _Styles(workbook)
+            taken: set[str] = set()
+            for spec in specs:
+                title = labels.sheet_title(spec.title_key, lang, **spec.title_values)
+                sheet = workbook.add_worksheet(clean_sheet_name(title, taken))
+                _write_sheet(sheet, spec, lang, styles)
+            proposal = _Proposal(workbook, insights, lang, period)
+            for partner in chosen.itertuples(index=False):
+                title = labels.sheet_title(
+                    "insights_proposal", lang, code=partner.partner_code
+                )
+                sheet = workbook.add_worksheet(clean_sheet_name(title, taken))
+                proposal.write(sheet, partner)
+        except BaseException:
+            workbook.close()
+            raise
+        _close(workbook, path)
+    log.info("%s: %d tables, %d proposal sheets", path.name, len(specs), len(chosen))
+    return path
+
+
+# ------------------------------------------------------------------ the tables
+
+
+def summary_sheets(
+    insights: Insights, lang: str, period: Period, cfg: Settings
+) -> list[SheetSpec]:
+    """The summary (segments now and last month), segment moves, lapsing partners."""
+    moves = insights.segment_moves
+    previous = moves["segment_previous_month"].value_counts()
+    now = moves["segment_now"].value_counts()
+    order = [rule["name"] for rule in cfg.rfm_segments] + [cfg.rfm_default_segment]
+    order += sorted((set(previous.index) | set(now.index)) - set(order))
+    segments = [s for s in dict.fromkeys(order) if s in previous or s in now]
+    summary = pd.DataFrame(
+        {
+            "rfm_segment": [segment_name(s, lang) for s in segments],
+            "partners_previous": [int(previous.get(s, 0)) for s in segments],
+            "partners_now": [int(now.get(s, 0)) for s in segments],
+        }
+    )
+    summary["partners_change"] = summary["partners_now"] - summary["partners_previous"]
+    summary_lapsing = pd.Series([s in cfg.lapsing_segments for s in segments])
+
+    # lapsing partners, with what they stopped buying
+    rhythm = insights.rhythm
+    lapsed = insights.lapsed_items
+    is_lapsing = rhythm["rfm_segment"].isin(list(cfg.lapsing_segments)).fillna(False)
+    lapsing = rhythm[is_lapsing.to_numpy(dtype=bool)]
+    per_partner = lapsed.groupby("partner_id").agg(
+        lapsed_items=("item_code", "size"), revenue_at_stake=("revenue_at_stake", "sum")
+    )
+    lapsing = lapsing.join(per_partner, on="partner_id")
+    lapsing = lapsing.sort_values("revenue_12m", ascending=False, kind="stable")
+    lapsing["rfm_segment"] = [segment_name(s, lang) for s in lapsing["rfm_segment"]]
+
+    # partners whose segment changed; a move into a lapsing segment is highlighted
+    before = moves["segment_previous_month"].astype("string").fillna("")
+    changed = moves[(before != moves["segment_now"].astype("string").fillna(""))]
+    changed = changed.merge(
+        rhythm[["partner_id", "revenue_12m", "days_since_last_order"]],
+        on="partner_id",
+        how="left",
+    ).sort_values("revenue_12m", ascending=False, kind="stable")
+    into_lapsing = changed["segment_now"].isin(list(cfg.lapsing_segments))
+    for column in ("segment_previous_month", "segment_now"):
+        changed[column] = [segment_name(s, lang) for s in changed[column]]
+
+    segments_text = ", ".join(segment_name(s, lang) for s in cfg.lapsing_segments)
+    as_of = insights.as_of if insights.as_of is not None else period.end
+    notes = [
+        labels.phrase("insights_as_of", lang, as_of=f"{as_of:%Y-%m-%d}"),
+        labels.phrase("insights_moves", lang, count=len(changed)),
+        labels.phrase(
+            "insights_lapsing_partners",
+            lang,
+            segments=segments_text,
+            count=len(lapsing),
+            revenue=_money_text(float(lapsing["revenue_12m"].sum())),
+        ),
+        labels.phrase(
+            "insights_lapsed_items",
+            lang,
+            count=len(lapsed),
+            partners=lapsed["partner_id"].nunique(),
+            revenue=_money_text(float(lapsed["revenue_at_stake"].sum())),
+        ),
+        labels.phrase(
+            "insights_lapse_rule",
+            lang,
+            min_months=cfg.lapse_min_months,
+            months=cfg.lapse_months,
+        ),
+    ]
+    total = {
+        key: ColumnSum(int(summary[key].sum()))
+        for key in ("partners_previous", "partners_now", "partners_change")
+    }
+    return [
+        SheetSpec(
+            "insights_summary",
+            summary,
+            SUMMARY_COLUMNS,
+            highlight=summary_lapsing.astype(bool),
+            total=total,
+            notes=notes + [_note(note, insights, lang) for note in insights.notes],
+            title_values={"period": str(period)},
+        ),
+        SheetSpec(
+            "insights_moves",
+            changed.reset_index(drop=True),
+            MOVES_COLUMNS,
+            highlight=pd.Series(into_lapsing.fillna(False).to_numpy(dtype=bool)),
+        ),
+        SheetSpec(
+            "insights_lapsing",
+            lapsing.reset_index(drop=True),
+            LAPSING_COLUMNS,
+            total={"revenue_at_stake": ColumnSum(_sum(lapsing["revenue_at_stake"]))},
+        ),
+    ]
+
+
+def table_sheets(insights: Insights, lang: str) -> list[SheetSpec]:
+    """The detail tables, with windows, segments, tags and reasons in ``lang``."""
+    cfg = insights.settings or Settings()
+    window = {w: labels.phrase(f"window_{w}", lang) for w in ("period", "last_12m")}
+    top_items = insights.top_items.assign(
+        window=insights.top_items["window"].map(window)
+    )
+    top_groups = insights.top_groups.assign(
+        window=insights.top_groups["window"].map(window)
+    )
+    rhythm = insights.rhythm.assign(
+        rfm_segment=[segment_name(s, lang) for s in insights.rhythm["rfm_segment"]]
+    )
+    suggestions = insights.suggestions.rename(columns={"score": "suggestion_score"})
+    if len(suggestions):
+        suggestions["reason"] = suggestion_reasons(suggestions, _reason_template(lang))
+    tags = insights.tags.assign(
+        tag=[tag_name(t, lang) for t in insights.tags["tag"]]
+    ).rename(columns={"rule": "tag_rule"})
+    rule = (
+        "item_name, first word"
+        if cfg.item_group == "name_first_word"
+        else f"item_code, first {cfg.item_group_prefix_length} characters"
+    )
+    lapsed_total = ColumnSum(_sum(insights.lapsed_items["revenue_at_stake"]))
+    return [
+        SheetSpec("insights_top_items", top_items, TOP_ITEMS_COLUMNS),
+        SheetSpec(
+            "insights_top_groups",
+            top_groups,
+            TOP_GROUPS_COLUMNS,
+            notes=[labels.phrase("insights_groups_rule", lang, rule=rule)],
+        ),
+        SheetSpec("insights_rhythm", rhythm, RHYTHM_COLUMNS),
+        SheetSpec(
+            "insights_seasonality",
+            seasonality_grid(insights.seasonality),
+            SEASONALITY_COLUMNS,
+        ),
+        SheetSpec(
+            "insights_lapsed",
+            insights.lapsed_items,
+            LAPSED_COLUMNS,
+            total={"revenue_at_stake": lapsed_total},
+        ),
+        SheetSpec("insights_suggestions", suggestions, SUGGESTION_COLUMNS),
+        SheetSpec("insights_tags", tags, TAG_COLUMNS),
+    ]
+
+
+def seasonality_grid(seasonality: pd.DataFrame) -> pd.DataFrame:
+    """One row per partner: revenue per calendar month and its usual months."""
+    if seasonality.empty:
+        return pd.DataFrame(columns=["partner_id", *PARTNER, *MONTH_KEYS])
+    grid = seasonality.pivot_table(
+        index="partner_id", columns="calendar_month", values="revenue", aggfunc="sum"
+    )
+    grid = grid.reindex(columns=range(1, 13))
+    grid.columns = MONTH_KEYS
+    usual = seasonality[seasonality["is_usual_month"].fillna(False).to_numpy(bool)]
+    usual_text = usual.groupby("partner_id")["calendar_month"].agg(
+        lambda months: ", ".join(str(int(m)) for m in sorted(months))
+    )
+    grid["usual_months"] = usual_text.reindex(grid.index).astype("string")
+    names = seasonality.drop_duplicates("partner_id").set_index("partner_id")[PARTNER]
+    return names.join(grid).reset_index()
+
+
+# ------------------------------------------------------------- proposal sheets
+
+
+class _Proposal:
+    """One A4 page per partner: profile, top items, lapsed items, suggestions."""
+
+    def __init__(self, workbook, insights: Insights, lang: str, period: Period):
+        self.insights = insights
+        self.lang = lang
+        self.period = period
+        self.title = workbook.add_format({"bold": True, "font_size": 14})
+        self.heading = workbook.add_format({"bold": True, "top": 1})
+        self.header = workbook.add_format(
+            {"bold": True, "bg_color": "#D9E1F2", "text_wrap": True}
+        )
+        self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+        self.formats = {
+            kind: workbook.add_format({"num_format": code, "valign": "top"})
+            for kind, code in {
+                "money": "#,##0",
+                "money2": "#,##0.00",
+                "int": "#,##0",
+                "number": "#,##0.0",
+                "percent": "0.0%",
+                "date": "yyyy-mm-dd",
+            }.items()
+        }
+        top = insights.top_items
+        usual = insights.seasonality["is_usual_month"].fillna(False)
+        self.blocks = {
+            "top": _by_partner(top[top["window"] == "last_12m"]),
+            "lapsed": _by_partner(insights.lapsed_items),
+            "suggestions": _by_partner(insights.suggestions),
+            "tags": _by_partner(insights.tags),
+            "usual": _by_partner(insights.seasonality[usual.to_numpy(dtype=bool)]),
+        }
+        money = pd.concat([top["revenue"], insights.rhythm["revenue_12m"]]).dropna()
+        self.money = "money" if (money.round() == money).all() else "money2"
+
+    def write(self, sheet, partner) -> None:
+        """Lay out ``partner`` (a row of Insights.rhythm) on ``sheet``, one A4 page."""
+        lang = self.lang
+        sheet.set_paper(A4)
+        sheet.set_portrait()
+        sheet.fit_to_pages(1, 1)
+        sheet.set_margins(**PROPOSAL_MARGINS)
+        sheet.center_horizontally()
+        for col, width in enumerate(PROPOSAL_WIDTHS):
+            sheet.set_column(col, col, width)
+
+        name = "" if pd.isna(partner.partner_name) else str(partner.partner_name)
+        title = labels.phrase(
+            "insights_proposal_title", lang, code=partner.partner_code, name=name
+        )
+        as_of = self.insights.as_of if self.insights.as_of is not None else None
+        as_of = as_of if as_of is not None else self.period.end
+        period_line = labels.phrase(
+            "insights_proposal_period",
+            lang,
+            period=str(self.period),
+            as_of=f"{as_of:%Y-%m-%d}",
+        )
+        _write_value(sheet, 0, 0, " ".join(title.split()), self.title)
+        _write_value(sheet, 1, 0, period_line, None)
+        row = self._profile(sheet, 3, partner)
+
+        key = partner.partner_id
+        heading = labels.phrase("insights_top_items_12m", lang)
+        top = self.blocks["top"].get(key)
+        if top is not None:
+            top = top[top["revenue"] > 0].sort_values("rank")
+        row = self._table(sheet, row + 1, heading, top, TOP_KEYS, PROPOSAL_TOP_ITEMS)
+        heading = labels.sheet_title("insights_lapsed", lang)
+        lapsed = self.blocks["lapsed"].get(key)
+        row = self._table(
+            sheet, row + 1, heading, lapsed, LAPSED_KEYS, PROPOSAL_LAPSED,
+            empty="insights_no_lapsed",
+        )  # fmt: skip
+        suggestions = self.blocks["suggestions"].get(key)
+        if suggestions is not None:
+            template = _reason_template(lang)
+            suggestions = suggestions.assign(
+                reason=suggestion_reasons(suggestions, template)
+            )
+        heading = labels.sheet_title("insights_suggestions", lang)
+        self._table(
+            sheet, row + 1, heading, suggestions, SUGGESTION_KEYS, None,
+            empty="insights_no_suggestions",
+        )  # fmt: skip
+
+    def _heading(self, sheet, row: int, text: str) -> None:
+        _write_value(sheet, row, 0, text, self.heading)
+        for col in range(1, len(PROPOSAL_WIDTHS)):
+            sheet.write_blank(row, col, None, self.heading)
+
+    def _profile(self, sheet, row: int, partner) -> int:
+        lang = self.lang
+        self._heading(sheet, row, labels.phrase("insights_profile", lang))
+        tags = self.blocks["tags"].get(partner.partner_id)
+        usual = self.blocks["usual"].get(partner.partner_id)
+        facts = [
+            ("rfm_segment", segment_name(partner.rfm_segment, lang)),
+            ("revenue_12m", partner.revenue_12m),
+            ("orders_12m", partner.orders_12m),
+            ("orders_per_month", partner.orders_per_month),
+            ("mean_days_between_orders", partner.mean_days_between_orders),
+            ("last_order_date", partner.last_order_date),
+            ("days_since_last_order", partner.days_since_last_order),
+            ("buying_concentration", partner.buying_concentration),
+            (
+                "usual_months",
+                ", ".join(str(int(m)) for m in usual["calendar_month"])
+                if usual is not None
+                else "",
+            ),
+            (
+                "tags",
+                ", ".join(tag_name(t, lang) for t in tags["tag"])
+                if tags is not None
+                else "",
+            ),
+        ]
+        for offset, (key, value) in enumerate(facts, start=1):
+            _write_value(sheet, row + offset, 1, labels.label(key, lang), None)
+            self._cell(sheet, row + offset, 3, key, value)
+        return row + len(facts) + 1
+
+    def _table(self, sheet, row, heading, frame, keys: Sequence[str], limit, empty=""):
+        """A heading, the header row and up to ``limit`` rows; the next free row."""
+        self._heading(sheet, row, heading)
+        if frame is None or frame.empty:
+            if empty:
+                _write_value(sheet, row + 1, 0, labels.phrase(empty, self.lang), None)
+            return row + 2
+        for col, key in enumerate(keys):
+            _write_value(sheet, row + 1, col, labels.label(key, self.lang), self.header)
+        rows = frame if limit is None else frame.head(limit)
+        for offset, record in enumerate(rows[list(keys)].itertuples(index=False)):
+            for col, (key, value) in enumerate(zip(keys, record, strict=True)):
+                self._cell(sheet, row + 2 + offset, col, key, value)
+        return row + 2 + len(rows)
+
+    def _cell(self, sheet, row: int, col: int, key: str, value) -> None:
+        """One value formatted by its column kind; text always written as text."""
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return
+        kind = labels.kind(key)
+        if kind == "money":
+            kind = self.money
+        if kind == "text" or isinstance(value, str):
+            _write_value(sheet, row, col, str(value), self.wrap)
+        elif kind == "date":
+            when = pd.Timestamp(value).to_pydatetime()
+            _write_value(sheet, row, col, when, self.formats["date"])
+        elif isinstance(value, bool | np.bool_):
+            _write_value(sheet, row, col, bool(value), None)
+        else:
+            _write_value(sheet, row, col, float(value), self.formats.get(kind))
+
+
+def _by_partner(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return dict(tuple(frame.groupby("partner_id", sort=False)))
