@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -373,3 +374,21 @@ def test_list_inputs_skips_lock_temp_hidden_and_archive(tmp_path):
         path.write_bytes(b"x")
     found = [p.relative_to(tmp_path).as_posix() for p in list_inputs(tmp_path)]
     assert found == ["a.csv", "b.xlsx", "sub/c.txt"]
+
+
+def test_legacy_xls(tmp_path):
+    """A BIFF8 .xls (tests/read/data, written once with xlwt 1.3.0: title row, a
+    hidden sheet, a code 457 stored as a number with format 00000, a 합계 row)."""
+    path = Path(__file__).parent / "data" / "legacy_sales_2024-03.xls"
+    file_read = read_file(path, CONFIG)
+    assert file_read.format == "xls"
+    assert file_read.ignored_sheets == [("숨김", "hidden")]
+    table = only_table(file_read)
+    assert table.header_row == 3
+    assert table.frame["partner_code"].tolist() == ["00123", "00457"]
+    assert table.frame["doc_date"].tolist() == [
+        pd.Timestamp(2024, 3, 4),
+        pd.Timestamp(2024, 3, 6),
+    ]
+    assert table.frame["supply_amount"].tolist() == [1_200_000, 450_000]
+    assert [(s.row, s.rule) for s in table.skipped] == [(6, "control_total")]

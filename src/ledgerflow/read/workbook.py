@@ -145,10 +145,15 @@ class Workbook:
     ) -> dict[int, dict[int, str]] | None:
         """Number format of each cell: {col: {row: format}} (0-based), or None.
 
-        Only xlsx workbooks that define a zero-padding format need this; for the rest
-        the answer is None and no second pass over the sheet is made.
+        xlsx: only workbooks that define a zero-padding format need this (openpyxl,
+        read-only); for the rest the answer is None and no second pass is made.
+        xls: xlrd's formatting records.
         """
-        if self.format != "xlsx" or not columns or not self._has_padding_formats():
+        if not columns:
+            return None
+        if self.format == "xls":
+            return _xls_number_formats(self.data, sheet.name, row_range, columns)
+        if self.format != "xlsx" or not self._has_padding_formats():
             return None
         import openpyxl
 
@@ -302,6 +307,31 @@ def _date1904(data: bytes) -> bool:
     for pr in root.iter(f"{_MAIN_NS}workbookPr"):
         return pr.get("date1904", "").lower() in ("1", "true")
     return False
+
+
+def _xls_number_formats(
+    data: bytes, sheet_name: str, row_range: tuple[int, int], columns: list[int]
+) -> dict[int, dict[int, str]] | None:
+    """Number formats of cells in a legacy xls, from its XF records (xlrd)."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True)
+        sheet = book.sheet_by_name(sheet_name)
+    except Exception:  # xlrd only adds formats; calamine already read the values
+        logger.debug("xls number formats unavailable", exc_info=True)
+        return None
+    found: dict[int, dict[int, str]] = {c: {} for c in columns}
+    first, last = row_range
+    for r in range(first, min(last + 1, sheet.nrows)):
+        for c in columns:
+            if c >= sheet.ncols:
+                continue
+            xf = book.xf_list[sheet.cell_xf_index(r, c)]
+            fmt = book.format_map.get(xf.format_key)
+            if fmt is not None:
+                found[c][r] = fmt.format_str
+    return found
 
 
 def _xls_date1904(data: bytes) -> bool:
