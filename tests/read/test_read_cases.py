@@ -262,3 +262,26 @@ def test_20_nfd_file_name(cases_dir, tmp_path):
     assert table.frame["source_file"].unique().tolist() == ["매출 현황 (최종).csv"]
     assert table.frame["supply_amount"].tolist() == [12_500_000, 3_480_000, 7_215_000]
     assert total(table, "supply_amount") == 23_195_000
+
+
+def _workbooks(cases_dir):
+    return sorted(cases_dir.glob("*/*.xlsx"))
+
+
+def test_both_engines_give_one_result(cases_dir):
+    """calamine (fast path) and openpyxl read every case workbook identically."""
+    slow = load_config()
+    slow["read"]["engine"] = "openpyxl"
+    paths = _workbooks(cases_dir)
+    assert len(paths) >= 9
+    for path in paths:
+        fast_read, slow_read = read_file(path, CONFIG), read_file(path, slow)
+        assert fast_read.refused == slow_read.refused, path.name
+        assert len(fast_read.tables) == len(slow_read.tables), path.name
+        for fast, other in zip(fast_read.tables, slow_read.tables, strict=True):
+            pd.testing.assert_frame_equal(fast.frame, other.frame)
+            assert (fast.skipped, fast.rejects, fast.notes) == (
+                other.skipped,
+                other.rejects,
+                other.notes,
+            ), path.name
