@@ -182,6 +182,7 @@ def test_11_formula_cells_without_results_are_refused(cases_dir):
     assert total(table, "vat_amount") == 3_920_500
     assert total(table, "total_amount") == 43_125_505
     assert [(s.row, s.rule) for s in table.skipped] == [(7, "control_total")]
+    assert "doc_date" not in table.frame  # no period anywhere: nothing invented
 
     for name in (
         "sales_summary_openpyxl.xlsx",
@@ -262,6 +263,12 @@ def test_20_nfd_file_name(cases_dir, tmp_path):
     assert table.frame["source_file"].unique().tolist() == ["매출 현황 (최종).csv"]
     assert table.frame["supply_amount"].tolist() == [12_500_000, 3_480_000, 7_215_000]
     assert total(table, "supply_amount") == 23_195_000
+    # The period comes from the folder name "2024년 03월" (stored NFD).
+    assert table.declared_period == (
+        pd.Timestamp(2024, 3, 1),
+        pd.Timestamp(2024, 3, 31),
+    )
+    assert table.frame["doc_date"].unique().tolist() == [pd.Timestamp(2024, 3, 31)]
 
 
 def _workbooks(cases_dir):

@@ -28,6 +28,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ledgerflow import tables
 from ledgerflow.errors import FileRefused
 from ledgerflow.read import sniff as _sniff
@@ -292,7 +294,8 @@ def _read_grids(
             for v in row
             if isinstance(v, str) and v.strip()
         ]
-        period, origin = declared_period(titles, sheet_name, result.name)
+        folder = unicodedata.normalize("NFC", result.path.parent.name)
+        period, origin = declared_period(titles, sheet_name, result.name, folder)
         context = SheetContext(
             file=result.name,
             sheet=sheet_name,
@@ -311,6 +314,7 @@ def _read_grids(
                 f"report period {period[0]:%Y-%m-%d} ~ {period[1]:%Y-%m-%d} (from "
                 f"{origin})"
             )
+            _date_undated_summary(table, period)
         if header.unmapped:
             table.notes.append(
                 f"columns not used by profile {header.profile.name}: "
@@ -338,6 +342,26 @@ def _read_grids(
     for sheet_name, state in result.ignored_sheets:
         if state == "no matching header":
             result.notes.append(f"sheet {sheet_name!r}: no known header, not read")
+
+
+def _date_undated_summary(
+    table: tables.TableRead, period: tuple[pd.Timestamp, pd.Timestamp]
+) -> None:
+    """Date a sales summary without a date column by its report period's last day.
+
+    A "매출처별 매출 현황" lists each partner's sales for the period the report
+    declares; its rows belong to that period, so they take its last day as doc_date
+    (and a note says so). Without a declared period the column stays absent and
+    the validate stage says what is missing.
+    """
+    if table.kind != "sales_lines" or "doc_date" in table.frame:
+        return
+    dates = pd.Series(period[1], index=table.frame.index, dtype="datetime64[ns]")
+    table.frame.insert(0, "doc_date", dates)
+    table.notes.append(
+        f"no date column: every row dated {period[1]:%Y-%m-%d}, the end of the "
+        "report period"
+    )
 
 
 def _no_profile_detail(

@@ -10,8 +10,8 @@ Business rules:
 - A footer is a row with a single text cell that is a note ("※ ...", "* ...",
   "출력일시 ...", page numbers) or that sits in a column the profile does not use.
 - The report period comes from the title rows ("조회기간 : 2024-03-01 ~ 2024-03-31",
-  "(2024년 3월)"), else from the sheet name, else from the file name (2024-03,
-  202403, 2024년 03월).
+  "(2024년 3월)"), else from the sheet name, the file name (2024-03, 202403,
+  2024년 03월) or the folder name.
 """
 
 from __future__ import annotations
@@ -170,9 +170,13 @@ def period_in_text(text: str, *, compact: bool = False):
 
 
 def declared_period(
-    title_cells: list[str], sheet_name: str, file_name: str
+    title_cells: list[str], sheet_name: str, file_name: str, folder_name: str = ""
 ) -> tuple[tuple[pd.Timestamp, pd.Timestamp] | None, str]:
-    """The report period and where it was found ("" when none)."""
+    """The report period and where it was found ("" when none).
+
+    Titles first, then the sheet name, the file name and the name of the folder the
+    file sits in ("2024년 03월/매출 현황 (최종).csv").
+    """
     for text in title_cells:
         if found := period_in_text(text):
             return found, f"title {text!r}"
@@ -180,4 +184,6 @@ def declared_period(
         return found, f"sheet name {sheet_name!r}"
     if found := period_in_text(file_name, compact=True):
         return found, f"file name {file_name!r}"
+    if folder_name and (found := period_in_text(folder_name, compact=True)):
+        return found, f"folder name {folder_name!r}"
     return None, ""
