@@ -56,8 +56,8 @@ def _is_junk(name: str) -> bool:
     """Lock files, temp files and hidden files that no person dropped as an export."""
     lowered = name.lower()
     return (
-        name.startswith(("~$", ".", "~"))
-        or lowered.endswith((".tmp", "#"))
+        name.startswith(("~$", "."))  # Excel lock files; dotfiles, .~lock.x.csv#
+        or lowered.endswith(".tmp")  # ~WRL0001.tmp and other temp files
         or lowered in _SYSTEM_FILES
     )
 
