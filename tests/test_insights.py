@@ -703,3 +703,31 @@ def test_online_retail_insights_cost_less_than_reading(online_retail, retail_ins
     assert len(result.rhythm) == len(customers) == 4338
     assert len(result.suggestions) > 0
     assert seconds < online_retail["read"]
+
+
+def test_no_orders_gives_empty_tables_with_their_columns():
+    rows = [("A", "C1", "2024-03-05", "X", -1, -10)]
+    result = run(rows, Period(2024, 3))
+    assert result.rhythm.empty and result.top_items.empty and result.tags.empty
+    assert list(result.lapsed_items.columns) == [
+        "partner_id",
+        "partner_code",
+        "partner_name",
+        "item_code",
+        "item_name",
+        "last_bought",
+        "months_bought_prev_12m",
+        "revenue_at_stake",
+    ]
+    assert result.notes[-1].startswith("no_orders: no document with a positive")
+
+
+def test_recency_counts_to_the_period_end_when_the_data_stopped_long_before():
+    rows = [("A", "D1", "2024-01-05", "X", 1, 10)]
+    result = run(rows, Period(2024, 3))
+    assert result.as_of == pd.Timestamp("2024-03-31")
+    # 2024-01-05 to 2024-03-31: 26 + 29 + 31 days
+    assert result.rhythm["days_since_last_order"].tolist() == [86]
+    # ordered once in January, nothing in February and March: January is usual
+    season = result.seasonality
+    assert season.loc[season["is_usual_month"], "calendar_month"].tolist() == [1]

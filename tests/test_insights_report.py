@@ -282,3 +282,22 @@ def test_same_insights_give_the_same_bytes(insights, tmp_path):
             insights, path, lang="ko", period=Period(2024, 12), created=CREATED
         )
     assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_a_period_without_orders_still_gives_a_workbook(tmp_path):
+    rows = [("A", "C1", "2024-12-05", "X", -10)]
+    sales = sales_lines(rows, {"A": "Aaa"})
+    result = compute_insights(sales, sales, Period(2024, 12), {})
+    path = write_insights(
+        result, tmp_path / "i.xlsx", lang="en", period=Period(2024, 12),
+        created=CREATED,
+    )  # fmt: skip
+    names = CalamineWorkbook.from_path(str(path)).sheet_names
+    assert names[0] == "Summary 2024-12"
+    assert not [n for n in names if n.startswith("Proposal")]
+    notes = [row[0] for row in sheet(path, "Summary 2024-12")]
+    assert (
+        "No document with a positive amount (an order) up to the period end: nothing "
+        "to analyse." in notes
+    )
+    assert ["No rows."] in [row[:1] for row in sheet(path, "Top items")]

@@ -15,8 +15,9 @@ Rules shared by every table:
   per partner and day.
 - Windows are calendar months: "period" is the reporting month, "last_12m" the 12
   months ending with it. Day counts (recency, dormancy) are taken at ``as_of``: the
-  period end, or the last sales date when the lines stop earlier (a month exported
-  part-way), so "days since the last order" never counts days with no data yet.
+  period end, or the last sales date when the lines stop earlier within the period
+  month (a month exported part-way), so "days since the last order" does not count
+  days that have no data yet.
 - "Bought an item in a month" means the item's net revenue for the partner in that
   month is positive.
 - Settings come from the config's [insights] section (see Settings); each has a
@@ -49,6 +50,59 @@ TAGS = (
     "single_item_buyer",
     "late_payer",
 )
+PARTNER = ["partner_id", "partner_code", "partner_name"]
+# Columns of each Insights table, in order.
+_TOP = ["rank", "revenue", "qty", "revenue_share", "qty_rank", "window"]
+COLUMNS = {
+    "top_items": [*PARTNER, "item_code", "item_name", *_TOP],
+    "top_groups": [*PARTNER, "item_group", *_TOP],
+    "rhythm": [
+        *PARTNER,
+        "orders_12m",
+        "orders_per_month",
+        "mean_days_between_orders",
+        "days_since_last_order",
+        "first_order_date",
+        "last_order_date",
+        "revenue_12m",
+        "rfm_r",
+        "rfm_f",
+        "rfm_m",
+        "rfm_segment",
+        "buying_concentration",
+        "n_items_12m",
+    ],
+    "seasonality": [
+        *PARTNER,
+        "calendar_month",
+        "revenue",
+        "n_years_ordered",
+        "n_years_observed",
+        "is_usual_month",
+    ],
+    "lapsed_items": [
+        *PARTNER,
+        "item_code",
+        "item_name",
+        "last_bought",
+        "months_bought_prev_12m",
+        "revenue_at_stake",
+    ],
+    "suggestions": [
+        *PARTNER,
+        "item_code",
+        "item_name",
+        "rank",
+        "score",
+        "reason",
+        "anchor_item_code",
+        "anchor_item_name",
+        "n_both",
+        "n_anchor",
+    ],
+    "tags": [*PARTNER, "tag", "rule"],
+    "segment_moves": [*PARTNER, "segment_previous_month", "segment_now"],
+}
 DEFAULT_SEGMENTS = (
     {"name": "champion", "r": [4, 5], "f": [4, 5], "m": [4, 5]},
     {"name": "loyal", "r": [3, 5], "f": [3, 5]},
@@ -321,8 +375,9 @@ def _prepare(
             ),
         }
     )
+    # a month exported part-way: recency counts to its last day with sales
     as_of = period.end
-    if len(lines) and lines["date"].max() < as_of:
+    if len(lines) and period.start <= lines["date"].max() < as_of:
         as_of = pd.Timestamp(lines["date"].max())
 
     docs = lines.groupby(["p", "doc"], sort=False).agg(
@@ -462,14 +517,11 @@ def top_purchases(data: _Data, cfg: Settings, key: str) -> pd.DataFrame:
     out = out.sort_values(["p", "window", "rank"], kind="stable")
     if key == "i":
         named = _named(out, data)
-        head = ["item_code", "item_name"]
     else:
         named = _named(out.rename(columns={"g": "i"}), data, item=False)
         named = named.rename(columns={"i": "item_group"})
         named["item_group"] = names.iloc[out["g"].to_numpy()].to_numpy()
-        head = ["item_group"]
-    columns = ["partner_id", "partner_code", "partner_name", *head, "rank"]
-    columns += ["revenue", "qty", "revenue_share", "qty_rank", "window"]
+    columns = COLUMNS["top_items" if key == "i" else "top_groups"]
     named["rank"] = named["rank"].astype("Int64")
     named["qty_rank"] = named["qty_rank"].astype("Int64")
     return named[columns]
@@ -513,7 +565,8 @@ def _rfm(data: _Data, month: int, as_of: pd.Timestamp, cfg: Settings) -> pd.Data
     out["revenue_12m"] = out["revenue_12m"].fillna(0.0)
     out["days_since_last_order"] = (as_of - out["last_order_date"]).dt.days
     if out.empty:
-        out[["rfm_r", "rfm_f", "rfm_m"]] = pd.DataFrame(columns=["a", "b", "c"])
+        for column in ("rfm_r", "rfm_f", "rfm_m"):
+            out[column] = pd.Series(dtype="int64")
         out["rfm_segment"] = pd.Series(dtype="string")
         return out
     out["rfm_r"] = _scores(
@@ -568,24 +621,7 @@ def rhythm(data: _Data, cfg: Settings, rfm_now: pd.DataFrame) -> pd.DataFrame:
     )
 
     out = _named(out.rename_axis("p").reset_index(), data, item=False)
-    columns = [
-        "partner_id",
-        "partner_code",
-        "partner_name",
-        "orders_12m",
-        "orders_per_month",
-        "mean_days_between_orders",
-        "days_since_last_order",
-        "first_order_date",
-        "last_order_date",
-        "revenue_12m",
-        "rfm_r",
-        "rfm_f",
-        "rfm_m",
-        "rfm_segment",
-        "buying_concentration",
-        "n_items_12m",
-    ]
+    columns = COLUMNS["rhythm"]
     for column in ("orders_12m", "days_since_last_order", "rfm_r", "rfm_f", "rfm_m"):
         out[column] = out[column].astype("Int64")
     out["n_items_12m"] = out["n_items_12m"].astype("Int64")
@@ -604,7 +640,7 @@ def segment_moves(data: _Data, rfm_now: pd.DataFrame, rfm_before) -> pd.DataFram
     out = _named(moves, data, item=False)
     for column in ("segment_previous_month", "segment_now"):
         out[column] = out[column].astype("string")
-    return out
+    return out[COLUMNS["segment_moves"]]
 
 
 def seasonality(data: _Data, cfg: Settings) -> pd.DataFrame:
@@ -648,7 +684,7 @@ def seasonality(data: _Data, cfg: Settings) -> pd.DataFrame:
     for column in ("calendar_month", "n_years_ordered", "n_years_observed"):
         out[column] = out[column].astype("Int64")
     out["is_usual_month"] = out["is_usual_month"].astype("boolean")
-    return out
+    return out[COLUMNS["seasonality"]]
 
 
 def lapsed_items(data: _Data, cfg: Settings) -> pd.DataFrame:
@@ -686,9 +722,7 @@ def lapsed_items(data: _Data, cfg: Settings) -> pd.DataFrame:
         ["p", "revenue_at_stake", "i"], ascending=[True, False, True], kind="stable"
     )
     out = _named(out, data)
-    columns = ["partner_id", "partner_code", "partner_name", "item_code"]
-    columns += ["item_name", "last_bought", "months_bought_prev_12m"]
-    return out[[*columns, "revenue_at_stake"]]
+    return out[COLUMNS["lapsed_items"]]
 
 
 def _ragged(lengths: np.ndarray) -> np.ndarray:
@@ -718,9 +752,7 @@ def suggestions(data: _Data, cfg: Settings) -> pd.DataFrame:
     - score = n_both / n_anchor of the best anchor (then n_both, then the anchor's
       rank); the top suggestions_per_partner per partner are kept.
     """
-    columns = ["partner_id", "partner_code", "partner_name", "item_code", "item_name"]
-    columns += ["rank", "score", "reason", "anchor_item_code", "anchor_item_name"]
-    columns += ["n_both", "n_anchor"]
+    columns = COLUMNS["suggestions"]
     now = data.month_now
     lines = data.lines[(data.lines["i"] >= 0) & (data.lines["month"] <= now)]
     recent = lines[lines["month"] > now - 12]
@@ -941,6 +973,8 @@ def tags(
             )
         )
 
+    if r.empty:
+        return _tags_frame(found, data, receivables, master, cfg)
     revenue = r["revenue_12m"].astype(float)
     vip_rank = revenue.rank(method="min", ascending=False)
     add(
@@ -994,16 +1028,22 @@ def tags(
         (r["n_items_12m"] == 1).fillna(False).to_numpy(),
         "1 item bought in the last 12 months",
     )
+    return _tags_frame(found, data, receivables, master, cfg)
+
+
+def _tags_frame(found, data, receivables, master, cfg) -> pd.DataFrame:
+    """The rule tags found plus late payers, named and in a stable order."""
     if receivables is not None and len(receivables):
         found.append(_late_payers(data, cfg, receivables, master))
-
-    out = pd.concat(found, ignore_index=True) if found else _empty(["partner_id"])
+    if not found:
+        return _empty(COLUMNS["tags"])
+    out = pd.concat(found, ignore_index=True)
     out = out.merge(
         data.partners[["partner_id", "partner_code", "partner_name"]], on="partner_id"
     )
     out["tag_order"] = out["tag"].map({tag: n for n, tag in enumerate(TAGS)})
     out = out.sort_values(["partner_id", "tag_order"], kind="stable")
-    out = out[["partner_id", "partner_code", "partner_name", "tag", "rule"]]
+    out = out[COLUMNS["tags"]]
     out["tag"] = out["tag"].astype("string")
     return out.reset_index(drop=True)
 
@@ -1072,6 +1112,14 @@ def compute_insights(
             f"partial_month: the sales lines end on {data.as_of:%Y-%m-%d}; recency "
             "is measured at that day"
         )
+    if data.orders.empty:
+        notes.append(
+            f"no_orders: no document with a positive amount up to {period.end:%Y-%m-%d}"
+            "; nothing to analyse"
+        )
+        log.warning("insights %s: no orders up to the period end", period)
+        empty = {name: _empty(columns) for name, columns in COLUMNS.items()}
+        return Insights(**empty, as_of=data.as_of, settings=cfg, notes=notes)
     rfm_now = _rfm(data, data.month_now, data.as_of, cfg)
     previous = period.previous()
     rfm_before = _rfm(data, data.month_now - 1, min(previous.end, data.as_of), cfg)
