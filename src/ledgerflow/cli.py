@@ -26,7 +26,9 @@ def _prefect_environment(state_dir: Path) -> None:
     SQLite database (over a minute on a fresh machine, ../shared/cases/20), so the
     startup timeout is raised; analytics are off unless the user turned them on.
     """
-    os.environ.setdefault("PREFECT_HOME", str(state_dir / "prefect"))
+    home = (state_dir / "prefect").resolve()
+    home.mkdir(parents=True, exist_ok=True)  # Prefect does not create it reliably
+    os.environ.setdefault("PREFECT_HOME", str(home))
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
