@@ -646,6 +646,21 @@ def test_case18_through_the_reader(cases_dir):
     assert result.used["source_row"].tolist() == [2, 6, 11, 14, 16]
     totals = result.used[["supply_amount", "vat_amount", "total_amount"]].sum()
     assert totals.tolist() == [1_895_012, 189_501, 2_084_513]
+    # Every reject names the column by the header a person sees in the file.
+    assert [r.column for r in result.rejects] == [
+        "사업자등록번호",
+        "사업자등록번호",
+        "거래처명",
+        "수량",
+        "부가세",
+        "합계",
+        "공급가액",
+        "전표번호",
+        "일자",
+        "거래처코드",
+        "사업자등록번호",
+        "부가세",
+    ]
 
 
 def test_case04_only_the_impossible_and_the_april_dates_are_rejected(cases_dir):

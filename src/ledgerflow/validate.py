@@ -12,6 +12,7 @@ Glossary: 공급가액 supply amount, 부가세 VAT, 합계 total, 전표번호 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import tomllib
@@ -663,9 +664,15 @@ def validate_table(
 
     result = Validated(
         used=used,
-        rejects=_in_sheet_order(list(table.rejects) + [r for _, r in records], frame),
+        rejects=_in_sheet_order(
+            list(table.rejects) + _as_written([r for _, r in records], table),
+            frame,
+            table.source_columns,
+        ),
         rejected_rows=int(rejected.sum()),
-        flags=_in_sheet_order([r for _, r in flagged], frame),
+        flags=_in_sheet_order(
+            _as_written([r for _, r in flagged], table), frame, table.source_columns
+        ),
         notes=notes,
     )
     log.info(
@@ -723,18 +730,27 @@ def _reject_records(
 
 
 def _parse_failed_cells(table: TableRead, schema: TableSchema) -> set[tuple]:
-    """(row, column) of the cells the reader could not parse; column None = any.
+    """(row, canonical column) of the cells the reader could not parse.
 
-    The reader names the column by its header as written (e.g. 수량), not by its
-    canonical name; such a reject covers every blank cell of its row.
+    The reader names a column by its header as written (e.g. 수량); the table's
+    source_columns map turns it back into the field. A header it does not know
+    (a table built by hand) covers its whole row (column None).
     """
-    # XXX: row-wide for header labels: a row with a bad 수량 and a genuinely blank
-    # 거래처코드 loses the second reason (the row is rejected either way).
-    # test_parse_reject_named_by_header_covers_its_row shows it; a header -> field
-    # map on TableRead would make it exact.
-    return {
-        (r.row, r.column if r.column in schema.columns else None) for r in table.rejects
-    }
+    field_of = {label: name for name, label in table.source_columns.items()}
+    failed = set()
+    for r in table.rejects:
+        column = field_of.get(r.column, r.column)
+        failed.add((r.row, column if column in schema.columns else None))
+    return failed
+
+
+def _as_written(records: list[Reject], table: TableRead) -> list[Reject]:
+    """Rejects name the column by the header the person sees in the file."""
+    labels = table.source_columns
+    return [
+        dataclasses.replace(r, column=labels[r.column]) if r.column in labels else r
+        for r in records
+    ]
 
 
 def _fill_currency(
@@ -751,9 +767,14 @@ def _fill_currency(
     return used.assign(currency=currency)
 
 
-def _in_sheet_order(records: list[Reject], frame: pd.DataFrame) -> list[Reject]:
+def _in_sheet_order(
+    records: list[Reject], frame: pd.DataFrame, labels: dict[str, str] | None = None
+) -> list[Reject]:
     """By row (file-level first), then by the column's place in the frame."""
     order = {name: i for i, name in enumerate(frame.columns)}
+    order.update(
+        {label: order[name] for name, label in (labels or {}).items() if name in order}
+    )
     return sorted(
         records,
         key=lambda r: (

@@ -230,6 +230,7 @@ def build_table(
         rejects=rejects,
         declared_period=context.period,
         notes=notes,
+        source_columns={f: header.labels[c] for f, c in header.mapping.items()},
     )
     return table
 
