@@ -104,6 +104,9 @@ def monthly_partner_report(
     registry = out_dir / ".state" / "partner_ids.csv"
 
     mark = time.perf_counter()
+    if not config["master"]["as_of"]:
+        # Partner status is judged at the end of the reported month, not "today".
+        config["master"]["as_of"] = str(chosen.end.date())
     result = build_master(partners, sales, receivables, registry, config)
     sales = assemble.attach_partner_ids(sales, result.code_map)
     receivables = assemble.attach_partner_ids(receivables, result.code_map)

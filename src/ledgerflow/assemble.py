@@ -78,19 +78,19 @@ def combine(outcomes: list[FileOutcome], kind: str) -> pd.DataFrame:
 def choose_period(
     requested: str | None, sales: pd.DataFrame, receivables: pd.DataFrame
 ) -> tuple[Period, str]:
-    """The reporting month and how it was chosen.
+    """The reporting month and how it was chosen (a phrase code of labels/run.toml).
 
     Rules: an explicit --period wins; else the latest month with sales lines; else the
     latest month with invoices. Raises UsageError when there is nothing to report on.
     """
     if requested:
-        return Period.parse(requested), "requested"
+        return Period.parse(requested), "period_requested"
     if "doc_date" in sales and (found := latest_period(sales["doc_date"])):
-        return found, "latest month with sales lines"
+        return found, "period_latest_sales"
     if "invoice_date" in receivables and (
         found := latest_period(receivables["invoice_date"])
     ):
-        return found, "latest month with invoices (no sales lines given)"
+        return found, "period_latest_invoices"
     raise UsageError(
         "no dated sales lines or invoices were read, so there is no month to report "
         "on; add a sales or receivables export, or give --period YYYY-MM"

@@ -73,12 +73,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         lang=args.lang,
         config_path=str(config_path) if config_path.exists() else None,
     )
-    return _print_summary(summary)
+    return _print_summary(summary, args.lang or load_config(config_path)["run"]["lang"])
 
 
-def _print_summary(summary: dict) -> int:
+def _print_summary(summary: dict, lang: str) -> int:
+    from ledgerflow.labels import phrase
+
     refused = [i for i in summary["inputs"] if i.get("refused")]
-    print(f"ledgerflow: period {summary['period']} ({summary['period_reason']})")
+    print(f"ledgerflow: {phrase(summary['period_reason'], lang)}: {summary['period']}")
     for entry in summary["inputs"]:
         rows = entry["rows"]
         if entry.get("refused"):

@@ -36,7 +36,6 @@ def write_all(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     created = period.end.to_pydatetime()
-    stated = f"{period} ({period_reason})"
     paths = [
         out_dir / "partner_master.xlsx",
         out_dir / f"profitability_{period}.xlsx",
@@ -50,13 +49,14 @@ def write_all(
         created=created,
         conflicts=master_result.conflicts,
         links=master_result.links,
+        changes=master_result.changes,
     )
     outputs.write_profitability(
         profitability.month,
         profitability.ytd,
         profitability.month_total,
         profitability.ytd_total,
-        [f"period: {stated}", *profitability.notes],
+        [f"{period_reason}: {period}", *profitability.notes],
         paths[1],
         lang=lang,
         period=period,
