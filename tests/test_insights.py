@@ -731,3 +731,32 @@ def test_recency_counts_to_the_period_end_when_the_data_stopped_long_before():
     # ordered once in January, nothing in February and March: January is usual
     season = result.seasonality
     assert season.loc[season["is_usual_month"], "calendar_month"].tolist() == [1]
+
+
+def test_late_payer_without_sales_is_named_from_the_master():
+    sales = sales_lines(tag_rows())
+    master = pd.concat(
+        [
+            master_of(sales),
+            pd.DataFrame(
+                {
+                    "partner_id": pd.array(["ID-Q"], dtype="string"),
+                    "partner_code": pd.array(["Q"], dtype="string"),
+                    "partner_name": pd.array(["Quiet"], dtype="string"),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    receivables = pd.DataFrame(
+        {
+            "partner_id": pd.array(["ID-Q"], dtype="string"),
+            "due_date": pd.to_datetime(["2024-02-01"]),
+            "amount": pd.array([100], dtype="Float64"),
+            "settled_date": pd.to_datetime([None]),
+            "settled_amount": pd.array([None], dtype="Float64"),
+        }
+    )
+    result = compute_insights(sales, master, Period(2024, 3), {}, receivables)
+    late = result.tags[result.tags["tag"] == "late_payer"]
+    assert late[["partner_code", "partner_name"]].values.tolist() == [["Q", "Quiet"]]

@@ -305,7 +305,7 @@ def _segments(where: str, value) -> tuple:
 class _Data:
     """Sales lines reduced to integer codes, plus the lookups to name them."""
 
-    lines: pd.DataFrame  # p, i, doc, date, month, revenue, qty
+    lines: pd.DataFrame  # p, i, pi, doc, date, month, revenue, qty
     orders: pd.DataFrame  # p, doc, date, month, revenue (positive docs only)
     partners: pd.DataFrame  # by p: partner_id, partner_code, partner_name
     items: pd.DataFrame  # by i: item_code, item_name, item_group
@@ -366,6 +366,8 @@ def _prepare(
         {
             "p": p,
             "i": i,
+            # one integer per partner and item (-1: no item code), for fast grouping
+            "pi": np.where(i >= 0, p.astype(np.int64) * len(item_codes) + i, -1),
             "doc": doc,
             "date": dates.to_numpy(),
             "month": _month_index(dates),
@@ -380,10 +382,11 @@ def _prepare(
     if len(lines) and period.start <= lines["date"].max() < as_of:
         as_of = pd.Timestamp(lines["date"].max())
 
-    docs = lines.groupby(["p", "doc"], sort=False).agg(
-        date=("date", "min"), revenue=("revenue", "sum")
+    doc_key = lines["doc"].to_numpy() * max(len(partner_ids), 1) + p
+    docs = lines.groupby(doc_key, sort=False).agg(
+        p=("p", "first"), date=("date", "min"), revenue=("revenue", "sum")
     )
-    orders = docs[docs["revenue"] > 0].reset_index()
+    orders = docs[docs["revenue"] > 0].reset_index(drop=True)
     orders["month"] = _month_index(orders["date"])
 
     partners = _partner_lookup(partner_ids, sub, p, master)
@@ -402,27 +405,22 @@ def _prepare(
 def _partner_lookup(ids, sub: pd.DataFrame, p: np.ndarray, master) -> pd.DataFrame:
     """partner_code and partner_name per ``p``: the master first, then the lines."""
     frame = pd.DataFrame({"partner_id": pd.array(ids, dtype="string")})
+    # the last line of each partner (positions into ``sub``)
+    last_row = np.zeros(len(ids), dtype=np.int64)
+    last_row[p] = np.arange(len(p))
+    known = None
+    if master is not None and "partner_id" in master:
+        known = master.drop_duplicates("partner_id")
+        known = known.set_index(known["partner_id"].astype("string"))
     for column in ("partner_code", "partner_name"):
-        from_lines = (
-            pd.Series(sub[column].astype("string").to_numpy(), index=p)
-            .groupby(level=0)
-            .last()
-            if column in sub
-            else pd.Series(dtype="string")
-        )
-        known = pd.Series(dtype="string")
-        if master is not None and column in master and "partner_id" in master:
-            known = (
-                master.drop_duplicates("partner_id")
-                .set_index(
-                    master.drop_duplicates("partner_id")["partner_id"].astype("string")
-                )[column]
-                .astype("string")
-            )
-        values = frame["partner_id"].map(known).astype("string")
-        frame[column] = values.fillna(
-            pd.Series(from_lines.reindex(frame.index).to_numpy(), dtype="string")
-        )
+        from_lines = pd.Series(pd.NA, index=frame.index, dtype="string")
+        if column in sub and len(ids):
+            values = sub[column].astype("string").to_numpy()[last_row]
+            from_lines = pd.Series(values, index=frame.index, dtype="string")
+        if known is not None and column in known:
+            given = frame["partner_id"].map(known[column].astype("string"))
+            from_lines = given.astype("string").fillna(from_lines)
+        frame[column] = from_lines
     return frame
 
 
@@ -490,25 +488,31 @@ def top_purchases(data: _Data, cfg: Settings, key: str) -> pd.DataFrame:
       (NA when that is not positive).
     """
     lines = data.lines[data.lines["i"] >= 0]
+    codes = lines["i"].to_numpy()
+    n_codes = len(data.items)
     if key == "item_group":
-        groups = data.items["item_group"]
-        lines = lines.assign(g=pd.factorize(groups, sort=True)[0][lines["i"]])
-        lines = lines[lines["g"] >= 0]
-        names = pd.Series(pd.factorize(groups, sort=True)[1])
+        group_of, names = pd.factorize(data.items["item_group"], sort=True)
+        codes = group_of[codes]
+        lines, codes = lines[codes >= 0], codes[codes >= 0]
+        n_codes = len(names)
     column = "i" if key == "i" else "g"
+    # one integer per partner and code: grouping on it sorts by partner, then code
+    combined = lines["p"].to_numpy().astype(np.int64) * n_codes + codes
+    months = lines["month"].to_numpy()
     frames = []
     for window in WINDOWS:
         first = data.month_now if window == "period" else data.month_now - 11
-        inside = lines[lines["month"] >= first]
-        sums = inside.groupby(["p", column], sort=True)[["revenue", "qty"]].sum()
-        sums = sums.reset_index()
+        inside = months >= first
+        sums = lines.loc[inside, ["revenue", "qty"]].groupby(combined[inside]).sum()
+        sums = sums.reset_index(names="key")
+        sums["p"], sums[column] = sums["key"] // n_codes, sums["key"] % n_codes
         totals = data.lines[data.lines["month"] >= first].groupby("p")["revenue"].sum()
         sums["rank"] = _rank(sums, "p", "revenue")
         sums["qty_rank"] = _rank(sums, "p", "qty")
         chosen = ((sums["rank"] <= cfg.top_n) & (sums["revenue"] > 0)) | (
             (sums["qty_rank"] <= cfg.top_n) & (sums["qty"] > 0)
         )
-        sums = sums[chosen].copy()
+        sums = sums[chosen].drop(columns="key")
         total = sums["p"].map(totals)
         sums["revenue_share"] = (sums["revenue"] / total).where(total > 0)
         sums["window"] = window
@@ -520,7 +524,9 @@ def top_purchases(data: _Data, cfg: Settings, key: str) -> pd.DataFrame:
     else:
         named = _named(out.rename(columns={"g": "i"}), data, item=False)
         named = named.rename(columns={"i": "item_group"})
-        named["item_group"] = names.iloc[out["g"].to_numpy()].to_numpy()
+        named["item_group"] = pd.array(
+            np.asarray(names)[out["g"].to_numpy()], dtype="string"
+        )
     columns = COLUMNS["top_items" if key == "i" else "top_groups"]
     named["rank"] = named["rank"].astype("Int64")
     named["qty_rank"] = named["qty_rank"].astype("Int64")
@@ -611,9 +617,7 @@ def rhythm(data: _Data, cfg: Settings, rfm_now: pd.DataFrame) -> pd.DataFrame:
     span = (dates.max() - dates.min()).dt.days / (dates.size() - 1)
     out["mean_days_between_orders"] = span.where(dates.size() > 1).reindex(out.index)
 
-    lines = data.lines[(data.lines["month"] > now - 12) & (data.lines["i"] >= 0)]
-    items = lines.groupby(["p", "i"])["revenue"].sum()
-    items = items[items > 0]
+    items = _item_revenue_12m(data).set_index(["p", "i"])["revenue"]
     share = items / items.groupby(level="p").transform("sum")
     out["buying_concentration"] = (share**2).groupby(level="p").sum()
     out["n_items_12m"] = (
@@ -699,30 +703,54 @@ def lapsed_items(data: _Data, cfg: Settings) -> pd.DataFrame:
     - revenue_at_stake: the item's net revenue in the base.
     """
     now, m = data.month_now, cfg.lapse_months
-    lines = data.lines[data.lines["i"] >= 0]
-    monthly = lines.groupby(["p", "i", "month"])["revenue"].sum().reset_index()
-    bought = monthly[monthly["revenue"] > 0]
-    in_base = bought["month"].between(now - m - 11, now - m)
-    base_months = bought[in_base].groupby(["p", "i"]).size()
-    recent = bought[bought["month"] > now - m].groupby(["p", "i"]).size()
-    candidates = base_months[base_months >= cfg.lapse_min_months]
-    lapsed = candidates[~candidates.index.isin(recent.index)]
-    base_lines = lines[lines["month"].between(now - m - 11, now - m)]
-    at_stake = base_lines.groupby(["p", "i"])["revenue"].sum()
-    positive = lines[lines["revenue"] > 0]
-    last = positive.groupby(["p", "i"])["date"].max()
+    first = now - m - 11  # first month of the base
+    lines = data.lines
+    scope = (lines["pi"] >= 0) & (lines["month"] >= first)
+    pi = lines.loc[scope, "pi"].to_numpy()
+    offset = lines.loc[scope, "month"].to_numpy() - first  # 0..11 base, 12.. lapse
+    span = 12 + m
+    monthly = lines.loc[scope, "revenue"].groupby(pi * span + offset).sum()
+    key = monthly.index.to_numpy()
+    month_pi, in_base = key // span, (key % span) < 12
+    bought = monthly.to_numpy() > 0
+
+    # lapsed: enough base months, no lapse-window month
+    base_pi, base_months = np.unique(month_pi[bought & in_base], return_counts=True)
+    recent_pi = np.unique(month_pi[bought & ~in_base])
+    keep = (base_months >= cfg.lapse_min_months) & ~np.isin(base_pi, recent_pi)
+    lapsed_pi, months = base_pi[keep], base_months[keep]
+    at_stake = pd.Series(monthly.to_numpy()[in_base]).groupby(month_pi[in_base]).sum()
+    positive = lines[(lines["revenue"] > 0) & lines["pi"].isin(lapsed_pi)]
+    last = positive.groupby("pi")["date"].max()
+
+    n_items = len(data.items)
     out = pd.DataFrame(
         {
-            "last_bought": last.reindex(lapsed.index),
-            "months_bought_prev_12m": lapsed.astype("Int64"),
-            "revenue_at_stake": at_stake.reindex(lapsed.index),
+            "p": lapsed_pi // n_items,
+            "i": lapsed_pi % n_items,
+            "last_bought": last.reindex(lapsed_pi).to_numpy(),
+            "months_bought_prev_12m": pd.array(months, dtype="Int64"),
+            "revenue_at_stake": at_stake.reindex(lapsed_pi).to_numpy(),
         }
-    ).reset_index()
+    )
     out = out.sort_values(
         ["p", "revenue_at_stake", "i"], ascending=[True, False, True], kind="stable"
     )
     out = _named(out, data)
     return out[COLUMNS["lapsed_items"]]
+
+
+def _item_revenue_12m(data: _Data) -> pd.DataFrame:
+    """p, i, revenue of each item a partner bought in the last 12 months (net
+    revenue > 0), ordered by partner, then item."""
+    lines = data.lines
+    inside = (lines["pi"] >= 0) & (lines["month"] > data.month_now - 12)
+    sums = lines.loc[inside, "revenue"].groupby(lines.loc[inside, "pi"]).sum()
+    sums = sums[sums > 0]
+    key, n_items = sums.index.to_numpy(), len(data.items)
+    return pd.DataFrame(
+        {"p": key // n_items, "i": key % n_items, "revenue": sums.to_numpy()}
+    )
 
 
 def _ragged(lengths: np.ndarray) -> np.ndarray:
@@ -753,12 +781,8 @@ def suggestions(data: _Data, cfg: Settings) -> pd.DataFrame:
       rank); the top suggestions_per_partner per partner are kept.
     """
     columns = COLUMNS["suggestions"]
-    now = data.month_now
-    lines = data.lines[(data.lines["i"] >= 0) & (data.lines["month"] <= now)]
-    recent = lines[lines["month"] > now - 12]
-    incidence = recent.groupby(["p", "i"])["revenue"].sum().reset_index()
-    incidence = incidence[incidence["revenue"] > 0]
     n_items = len(data.items)
+    incidence = _item_revenue_12m(data)
     if incidence.empty or cfg.suggestions_per_partner == 0:
         return _empty(columns)
 
@@ -786,11 +810,8 @@ def suggestions(data: _Data, cfg: Settings) -> pd.DataFrame:
             ],
         }
     )
-    ever = lines[lines["revenue"] > 0]
-    is_member = _membership(
-        ever["p"].to_numpy() * n_items + ever["i"].to_numpy(),
-        len(data.partners) * n_items,
-    )
+    ever = data.lines[(data.lines["revenue"] > 0) & (data.lines["pi"] >= 0)]
+    is_member = _membership(ever["pi"].to_numpy(), len(data.partners) * n_items)
     cand = cand[~is_member(cand["p"].to_numpy() * n_items + cand["y"].to_numpy())]
     if cand.empty:
         return _empty(columns)
@@ -840,7 +861,10 @@ def suggestion_reasons(frame: pd.DataFrame, template: str | None = None) -> pd.S
     texts = [
         template.format(n_both=both, n_anchor=total, anchor=text)
         for both, total, text in zip(
-            frame["n_both"], frame["n_anchor"], anchor, strict=True
+            frame["n_both"].tolist(),
+            frame["n_anchor"].tolist(),
+            anchor.tolist(),
+            strict=True,
         )
     ]
     return pd.Series(texts, index=frame.index, dtype="string")
@@ -906,12 +930,10 @@ def _basket_pairs(p: np.ndarray, i: np.ndarray, n_items: int) -> np.ndarray:
 def _membership(keys: np.ndarray, cells: int | None):
     """A function telling which probes are among ``keys`` (ints in 0..cells-1)."""
     if cells is not None and cells <= BITMAP_MAX_CELLS:
-        bitmap = np.zeros(cells, dtype=bool)
-        bitmap[keys] = True
-        bits = np.packbits(bitmap)
-        return lambda probe: (
-            (bits[probe >> 3] >> (7 - (probe & 7)).astype(np.uint8)) & 1
-        ).astype(bool)
+        keys = np.asarray(keys, dtype=np.int64)
+        bits = np.zeros(cells // 8 + 1, dtype=np.uint8)
+        np.bitwise_or.at(bits, keys >> 3, np.left_shift(1, keys & 7).astype(np.uint8))
+        return lambda probe: ((bits[probe >> 3] >> (probe & 7)) & 1).astype(bool)
     ordered = np.sort(keys)
 
     def search(probe: np.ndarray) -> np.ndarray:
@@ -1038,9 +1060,12 @@ def _tags_frame(found, data, receivables, master, cfg) -> pd.DataFrame:
     if not found:
         return _empty(COLUMNS["tags"])
     out = pd.concat(found, ignore_index=True)
-    out = out.merge(
-        data.partners[["partner_id", "partner_code", "partner_name"]], on="partner_id"
-    )
+    names = [data.partners[PARTNER]]
+    if master is not None and set(PARTNER) <= set(master.columns):
+        names.append(master[PARTNER].astype("string"))
+    # a late payer may have receivables but no sales lines: named from the master
+    names = pd.concat(names, ignore_index=True).drop_duplicates("partner_id")
+    out = out.merge(names, on="partner_id", how="left")
     out["tag_order"] = out["tag"].map({tag: n for n, tag in enumerate(TAGS)})
     out = out.sort_values(["partner_id", "tag_order"], kind="stable")
     out = out[COLUMNS["tags"]]
