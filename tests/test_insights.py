@@ -760,3 +760,16 @@ def test_late_payer_without_sales_is_named_from_the_master():
     result = compute_insights(sales, master, Period(2024, 3), {}, receivables)
     late = result.tags[result.tags["tag"] == "late_payer"]
     assert late[["partner_code", "partner_name"]].values.tolist() == [["Q", "Quiet"]]
+
+
+def test_shipped_defaults_agree_with_the_settings():
+    """defaults.toml's [insights] (once added) holds only known keys, with the same
+    values as Settings, so the documented defaults are the ones used."""
+    from dataclasses import fields
+
+    from ledgerflow.config import load_defaults
+    from ledgerflow.insights import Settings
+
+    shipped = load_defaults().get("insights", {})
+    assert set(shipped) <= {spec.name for spec in fields(Settings)}
+    assert settings({"insights": shipped}) == Settings()

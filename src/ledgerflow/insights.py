@@ -324,6 +324,8 @@ def _month_start(index: int) -> pd.Timestamp:
 def _prepare(
     sales: pd.DataFrame, master: pd.DataFrame, period: Period, cfg: Settings
 ) -> tuple[_Data, list[str]]:
+    """The usable lines up to the period end as integer codes, the orders, the
+    lookups, and notes on the lines left out."""
     notes: list[str] = []
     if "partner_id" not in sales:
         raise ValueError(
