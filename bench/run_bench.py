@@ -354,18 +354,26 @@ def print_result(result: dict) -> None:
 
 
 def print_growth(results: list[dict]) -> None:
+    """Per 100,000 lines, net of the fixed cost, so that linear growth shows flat."""
     synthetic = sorted(
         (r for r in results if r["case"].startswith("synthetic-")),
         key=lambda r: r["lines"],
     )
     if len(synthetic) < 2:
         return
-    print("\ngrowth (synthetic): seconds and peak MiB per 100,000 lines")
+    base = next((r for r in results if r["case"] == "tiny"), None)
+    base_mib = base["peak_mib"] if base else 0.0
+    print(
+        "\ngrowth (synthetic), per 100,000 lines: flow seconds (run.json total) "
+        f"and peak MiB above the tiny run ({base_mib:.0f} MiB)"
+    )
     for r in synthetic:
         per = 100_000 / r["lines"]
+        total = (r.get("timings") or {}).get("total")
+        flow = f"{total * per:6.2f} s" if isinstance(total, int | float) else "     ? s"
         print(
-            f"  {r['lines']:>9,} lines: {r['seconds'] * per:6.2f} s, "
-            f"{r['peak_mib'] * per:7.1f} MiB per 100k lines"
+            f"  {r['lines']:>9,} lines: wall {r['seconds']:7.1f} s, flow {flow}, "
+            f"{(r['peak_mib'] - base_mib) * per:7.1f} MiB"
         )
 
 
