@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from ledgerflow import (
     assemble,
     evaluation,
+    insights,
     master,
     metrics,
     publish,
@@ -60,6 +61,11 @@ def profitability(sales, receivables, master_frame, period, config: dict):
 @task(name="evaluate", cache_policy=NO_CACHE)
 def evaluate(sales, receivables, master_frame, year: int, config: dict):
     return evaluation.evaluate(sales, receivables, master_frame, year, config)
+
+
+@task(name="insights", cache_policy=NO_CACHE)
+def purchase_insights(sales, master_frame, period, config: dict, receivables):
+    return insights.compute_insights(sales, master_frame, period, config, receivables)
 
 
 # -------------------------------------------------------------------------------- Load
@@ -115,6 +121,7 @@ def monthly_partner_report(
     mark = time.perf_counter()
     profit = profitability(sales, receivables, result.master, chosen, config)
     scored = evaluate(sales, receivables, result.master, chosen.year, config)
+    patterns = purchase_insights(sales, result.master, chosen, config, receivables)
     timings["metrics"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -127,6 +134,7 @@ def monthly_partner_report(
             "master_result": result,
             "profitability": profit,
             "evaluation": scored,
+            "insights": patterns,
             "outcomes": outcomes,
         }
     )

@@ -65,6 +65,7 @@ def test_demo_run_writes_every_output_and_balances_every_file(demo_run):
         f"profitability_{period}.xlsx",
         f"evaluation_{period[:4]}.xlsx",
         f"rejects_{period}.xlsx",
+        f"insights_{period}.xlsx",
         "run.json",
     }
     written = json.loads((out / "run.json").read_text("utf-8"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ledgerflow import runinfo
+from ledgerflow import insights_report, runinfo
 from ledgerflow.assemble import FileOutcome, rule_counts
 from ledgerflow.period import Period
 from ledgerflow.report import outputs
@@ -27,9 +27,10 @@ def write_all(
     master_result,
     profitability,
     evaluation: pd.DataFrame,
+    insights,
     outcomes: list[FileOutcome],
 ) -> list[Path]:
-    """Write the four workbooks of ``period`` into ``out_dir``; return their paths.
+    """Write the workbooks of ``period`` into ``out_dir``; return their paths.
 
     Document dates are fixed to the period's end so that re-running a month gives the
     same bytes.
@@ -41,6 +42,7 @@ def write_all(
         out_dir / f"profitability_{period}.xlsx",
         out_dir / f"evaluation_{period.year}.xlsx",
         out_dir / f"rejects_{period}.xlsx",
+        out_dir / f"insights_{period}.xlsx",
     ]
     outputs.write_partner_master(
         master_result.master,
@@ -77,6 +79,9 @@ def write_all(
         paths[3],
         lang=lang,
         created=created,
+    )
+    insights_report.write_insights(
+        insights, paths[4], lang=lang, period=period, created=created
     )
     log.info("outputs %s: %d workbooks written", out_dir, len(paths))
     return paths
