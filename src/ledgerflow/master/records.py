@@ -1,0 +1,152 @@
+"""Source records and their match keys.
+
+Partner-list rows, and sales and receivable lines grouped by (code, name, BRN), become
+one frame of records ordered newest first; match_keys derives what linking compares.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ledgerflow.brn import check_brns
+from ledgerflow.master.columns import TEXT_FIELDS
+from ledgerflow.master.privacy import has_rrn_values
+from ledgerflow.names import normalise_names, phone_keys, regions_of
+from ledgerflow.tables import ORIGIN_COLUMNS, PARTNERS
+
+_KIND_RANK = {"receivables": 0, "sales": 1, "partners": 2}
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Text as "string": NFC, outer spaces stripped, blank -> NA."""
+    text = values.astype("string")
+    if text.isna().all():
+        return text
+    text = text.str.strip().str.normalize("NFC")
+    return text.mask(text == "")
+
+
+def _file_rank(frame: pd.DataFrame) -> np.ndarray:
+    """Recency of each row's file: a source_date column if given, else frame order.
+
+    Row-level ranks (ties keep the row order), so a higher rank is a newer export.
+    """
+    order = pd.factorize(frame["source_file"])[0]
+    if "source_date" not in frame:
+        return order.astype("int64")
+    dates = pd.to_datetime(frame["source_date"], errors="coerce")
+    stamps = dates.to_numpy("datetime64[ns]").astype("int64")  # NaT sorts first
+    ranks = np.empty(len(frame), dtype="int64")
+    ranks[np.lexsort((np.arange(len(frame)), order, stamps))] = np.arange(len(frame))
+    return ranks
+
+
+def _with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    out = frame.copy()
+    for column in columns:
+        if column not in out:
+            out[column] = pd.NA
+    return out
+
+
+def _partner_records(partners: pd.DataFrame) -> pd.DataFrame:
+    frame = _with_columns(partners, PARTNERS + ORIGIN_COLUMNS)
+    out = frame[PARTNERS + ORIGIN_COLUMNS].copy()
+    out["file_rank"] = _file_rank(frame)
+    out["source_kind"] = "partners"
+    out["n_rows"] = 1
+    out["n_sales_lines"] = 0
+    out["first_txn_date"] = pd.NaT
+    out["last_txn_date"] = pd.NaT
+    return out
+
+
+def _line_records(lines: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """One record per file, sheet and distinct (code, name, BRN) on the lines."""
+    identity = ["partner_code", "partner_name", "brn"]
+    frame = _with_columns(lines, [*identity, *ORIGIN_COLUMNS, "doc_date"])
+    frame["file_rank"] = _file_rank(frame)
+    for column in identity:
+        frame[column] = clean_text(frame[column])
+    frame = frame[frame[identity].notna().any(axis=1)]
+    if frame.empty:
+        return pd.DataFrame()
+    dates = pd.to_datetime(frame["doc_date"], errors="coerce")
+    frame = frame.assign(doc_date=dates, n_rows=1)
+    keys = ["source_file", "source_sheet", *identity]
+    grouped = frame.groupby(keys, dropna=False, sort=False)
+    out = grouped.agg(
+        source_row=("source_row", "min"),
+        n_rows=("n_rows", "size"),
+        file_rank=("file_rank", "max"),
+        first_txn_date=("doc_date", "min"),
+        last_txn_date=("doc_date", "max"),
+    ).reset_index()
+    out["source_kind"] = kind
+    out["n_sales_lines"] = out["n_rows"] if kind == "sales" else 0
+    if kind != "sales":
+        out["first_txn_date"] = pd.NaT
+        out["last_txn_date"] = pd.NaT
+    return out
+
+
+def source_records(partners, sales, receivables, config) -> pd.DataFrame:
+    """Every source record in one frame, newest first (position 0 = newest).
+
+    Rules: partner lists outrank sales lines, which outrank invoices (a list is kept
+    to describe partners; lines only fill gaps); within a kind the newest export wins
+    (``source_date`` if the frames carry one, else the later file in frame order);
+    config ``master.prefer = "oldest"`` turns the file order round.
+    """
+    parts = [_partner_records(partners)]
+    parts.append(_line_records(sales, "sales"))
+    parts.append(_line_records(receivables, "receivables"))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _with_columns(
+            pd.DataFrame(), [*PARTNERS, *ORIGIN_COLUMNS, "source_kind"]
+        ).iloc[:0]
+    records = pd.concat(parts, ignore_index=True)
+    records = _with_columns(records, PARTNERS)
+    records["input_order"] = np.arange(len(records))
+    records["kind_rank"] = records["source_kind"].map(_KIND_RANK).astype("int64")
+    newest_first = config.get("master", {}).get("prefer", "newest") != "oldest"
+    records["file_rank"] = records["file_rank"].astype("int64")
+    records["row_rank"] = pd.to_numeric(records["source_row"], errors="coerce")
+    records = records.sort_values(
+        ["kind_rank", "file_rank", "row_rank"],
+        ascending=[False, not newest_first, False],
+        kind="stable",
+    ).reset_index(drop=True)
+    for column in [*TEXT_FIELDS, "source_file", "source_sheet"]:
+        records[column] = clean_text(records[column])
+    records["source_row"] = pd.to_numeric(records["source_row"]).astype("Int64")
+    return records
+
+
+def match_keys(records: pd.DataFrame) -> pd.DataFrame:
+    """Match keys of each record: code, name, region, phone, BRN and its knowledge."""
+    keys = pd.DataFrame(index=records.index)
+    keys["code"] = records["partner_code"]
+    keys["name"] = normalise_names(records["partner_name"])
+    given = regions_of(records["region"]).fillna(records["region"])
+    keys["region"] = given.fillna(regions_of(records["address"])).astype("string")
+    keys["phone"] = phone_keys(records["phone"])
+
+    # A 주민등록번호 typed into the BRN field is neither a BRN nor safe to show.
+    rrn_brn = has_rrn_values(records["brn"])
+    rrn_code = has_rrn_values(records["partner_code"])
+    keys["has_rrn"] = (rrn_brn | rrn_code).astype(bool)
+    checked = check_brns(records["brn"].mask(rrn_brn.astype(bool)))
+    keys["brn_digits"] = checked["brn"]
+    keys["brn_status"] = checked["brn_status"].fillna("missing")
+    keys["brn_status"] = keys["brn_status"].mask(rrn_brn.astype(bool), "wrong_length")
+    keys["brn_kind"] = checked["brn_kind"]
+    valid = keys["brn_status"] == "valid"
+    keys["brn_full"] = keys["brn_digits"].where(valid)
+    # What is known of the number: all ten digits, or the leading ones of a partial.
+    partial = keys["brn_status"] == "partial"
+    leading = keys["brn_digits"].str.extract(r"^(\d+)", expand=False)
+    keys["brn_known"] = keys["brn_full"].fillna(leading.where(partial))
+    return keys
