@@ -50,6 +50,8 @@ PARTNERS = [
     "partner_code",
     "partner_name",
     "brn",
+    "branch_no",
+    "company_no",
     "representative",
     "business_type",
     "business_item",
@@ -60,6 +62,7 @@ PARTNERS = [
     "size",
     "phone",
     "email",
+    "bank_account",
     "tags",
     "payment_terms",
     "credit_limit",
@@ -98,6 +101,9 @@ FIELD_TYPES: dict[str, str] = {
     "invoice_no": "code",
     "postcode": "code",
     "brn": "code",
+    "branch_no": "code",
+    "company_no": "code",
+    "bank_account": "code",
 }
 
 
