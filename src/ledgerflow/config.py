@@ -19,15 +19,25 @@ def load_defaults() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
+# Tables whose keys are the user's own (evaluation years such as "2026"), not
+# settings; their content is checked by the stage that reads it.
+OPEN_TABLES = frozenset({("evaluation", "years")})
+
+
+def _merge(
+    base: dict[str, Any],
+    override: dict[str, Any],
+    where: str,
+    path: tuple[str, ...] = (),
+) -> None:
     for key, value in override.items():
-        if key not in base:
+        if key not in base and path not in OPEN_TABLES:
             known = ", ".join(sorted(base))
             raise ConfigError(
                 f"{where}{key}: unknown setting; known settings here are {known}"
             )
-        if isinstance(base[key], dict) and isinstance(value, dict):
-            _merge(base[key], value, f"{where}{key}.")
+        if isinstance(base.get(key), dict) and isinstance(value, dict):
+            _merge(base[key], value, f"{where}{key}.", (*path, key))
         else:
             base[key] = value
 

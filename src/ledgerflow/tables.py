@@ -70,10 +70,20 @@ PARTNERS = [
     "status",
 ]
 
+# Purchase lines (supplier invoices or payments): the shape of a sales line, but
+# never revenue; evaluated on the supplier side (evaluation.evaluate side="supplier").
+PURCHASES = [c for c in SALES_LINES if c != "cost_amount"]
+
+# Non-financial scores staff give a partner for a year (market influence, strategic
+# fit, feedback ...), one row per partner, year and criterion.
+ASSESSMENTS = ["partner_code", "partner_name", "year", "criterion", "score"]
+
 KINDS: dict[str, list[str]] = {
     "sales_lines": SALES_LINES,
     "receivables": RECEIVABLES,
     "partners": PARTNERS,
+    "purchases": PURCHASES,
+    "assessments": ASSESSMENTS,
 }
 
 # How each canonical field is parsed from a cell. Fields not listed are text.
@@ -94,6 +104,8 @@ FIELD_TYPES: dict[str, str] = {
     "amount": "amount",
     "settled_amount": "amount",
     "credit_limit": "amount",
+    "year": "number",
+    "score": "number",
     "is_disputed": "flag",
     "partner_code": "code",
     "item_code": "code",

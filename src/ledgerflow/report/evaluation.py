@@ -1,0 +1,301 @@
+"""The evaluation workbook (evaluation_<YYYY>.xlsx) and the shareable scorecards.
+
+Sheets of the workbook, in order: the scorecard (score, grade, rank and its change,
+prune candidates highlighted, strategy, one sentence on why, and the decision column
+with a drop-down plus a comment column), the breakdown per partner and criterion,
+the prune simulation, partners gained this year, and next month's anniversaries.
+
+Rules:
+- Everything goes through report.workbook's safe writer (text from inputs is never
+  a formula; missing figures are empty cells); headers from the label catalogue.
+- No contact data anywhere (checked on write).
+- A scorecard for a partner holds only that partner's own figures and grade: no
+  rank, no other partner, no portfolio total.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+
+from ledgerflow import labels
+from ledgerflow.evaluation import DECISIONS, Evaluation
+from ledgerflow.report.atomic import atomic_path
+from ledgerflow.report.outputs import check_shareable, translate_codes, translate_note
+from ledgerflow.report.workbook import (
+    WORKBOOK_OPTIONS,
+    SheetSpec,
+    _close,
+    _properties,
+    _Styles,
+    _write_sheet,
+    clean_sheet_name,
+    write_workbook,
+)
+
+log = logging.getLogger(__name__)
+
+SCORECARD_COLUMNS = [
+    "partner_id",
+    "partner_code",
+    "partner_name",
+    "evaluation_year",
+    "revenue",
+    "gross_profit",
+    "gross_margin",
+    "contribution_amount",
+    "on_time_share",
+    "growth",
+    "overdue_share_year_end",
+    "quality_score",
+    "score",
+    "grade",
+    "rank",
+    "grade_previous",
+    "rank_change",
+    "is_prune_candidate",
+    "prune_reason",
+    "guard_reason",
+    "strategy",
+    "strategy_rule",
+    "size_class",
+    "industry",
+    "region",
+    "why",
+    "decision",
+    "decision_comment",
+]
+BREAKDOWN_SHOWN = ["partner_code", "partner_name", "criterion", "measured_value"]
+BREAKDOWN_SHOWN += ["points", "weight", "contribution"]
+SIMULATION_SHOWN = ["measure", "candidates", "portfolio", "share"]
+GAINED_SHOWN = ["partner_code", "partner_name", "first_activity_date", "revenue"]
+ANNIVERSARY_SHOWN = ["partner_code", "partner_name", "founded_date"]
+ANNIVERSARY_SHOWN += ["anniversary_date", "years_founded"]
+PARTNER_CARD = ["criterion", "measured_value", "points", "weight", "contribution"]
+
+
+def criterion_name(code, lang: str) -> str:
+    return labels.phrase(f"criterion_{code}", lang) if pd.notna(code) else ""
+
+
+def why(row: pd.Series, lang: str) -> str:
+    """One sentence on why the partner got its grade."""
+    if pd.isna(row.get("grade")):
+        return labels.phrase("why_no_grade", lang)
+    return labels.phrase(
+        "why_grade",
+        lang,
+        grade=row["grade"],
+        score=f"{float(row['score']):.1f}",
+        best=criterion_name(row["best_criterion"], lang),
+        best_points=f"{float(row['_best_points']):.0f}",
+        worst=criterion_name(row["worst_criterion"], lang),
+        worst_points=f"{float(row['_worst_points']):.0f}",
+    )
+
+
+def _points_of(frame: pd.DataFrame, column: str) -> pd.Series:
+    out = []
+    for _, row in frame.iterrows():
+        code = row[column]
+        out.append(row.get(f"points_{code}") if pd.notna(code) else pd.NA)
+    return pd.Series(out, index=frame.index, dtype="Float64")
+
+
+def shown_scorecard(result: Evaluation, lang: str) -> pd.DataFrame:
+    """The scorecard with codes as words in ``lang`` and the why sentence."""
+    frame = result.scorecard.copy()
+    frame["evaluation_year"] = pd.array([result.year] * len(frame), dtype="Int64")
+    frame["_best_points"] = _points_of(frame, "best_criterion")
+    frame["_worst_points"] = _points_of(frame, "worst_criterion")
+    frame["why"] = pd.array(
+        [why(row, lang) for _, row in frame.iterrows()], dtype="string"
+    )
+    for key in ("prune_reason", "guard_reason"):
+        frame[key] = (
+            frame[key]
+            .map(lambda codes: translate_codes(codes, lang), na_action="ignore")
+            .astype("string")
+        )
+    for key, prefix in (("strategy", "strategy_"), ("decision", "decision_")):
+        frame[key] = (
+            frame[key]
+            .map(
+                lambda code, p=prefix: _word(p + str(code), lang, code),
+                na_action="ignore",
+            )
+            .astype("string")
+        )
+    return frame
+
+
+def _word(key: str, lang: str, fallback) -> str:
+    return labels.phrase(key, lang) if labels.has("phrases", key) else str(fallback)
+
+
+def _revenue_note(side: str, lang: str) -> list[str]:
+    return [labels.phrase("supplier_side", lang)] if side == "supplier" else []
+
+
+def write_evaluation(
+    result: Evaluation,
+    path: Path,
+    *,
+    lang: str,
+    created: dt.datetime | dt.date,
+) -> Path:
+    """Write the evaluation workbook of ``result`` to ``path`` (atomically)."""
+    check_shareable(SCORECARD_COLUMNS + BREAKDOWN_SHOWN, "evaluation workbook")
+    scorecard = shown_scorecard(result, lang)
+    highlight = scorecard["is_prune_candidate"].astype("boolean").fillna(False)
+    notes = [
+        labels.phrase("evaluation_year", lang, year=result.year),
+        *_revenue_note(result.side, lang),
+        labels.phrase("decision_howto", lang),
+        *(translate_note(note, lang) for note in result.notes),
+    ]
+    breakdown = result.breakdown.copy()
+    breakdown["criterion"] = (
+        breakdown["criterion"].map(lambda c: criterion_name(c, lang)).astype("string")
+    )
+    simulation = result.simulation.copy()
+    simulation["measure"] = (
+        simulation["measure"]
+        .map(lambda m: labels.phrase(f"simulation_{m}", lang))
+        .astype("string")
+    )
+    specs = [
+        SheetSpec(
+            "evaluation",
+            scorecard,
+            SCORECARD_COLUMNS,
+            highlight=highlight,
+            notes=notes,
+            title_values={"year": result.year},
+        ),
+        SheetSpec("evaluation_breakdown", breakdown, BREAKDOWN_SHOWN),
+        SheetSpec(
+            "prune_simulation",
+            simulation,
+            SIMULATION_SHOWN,
+            notes=[labels.phrase("simulation_note", lang)],
+        ),
+        SheetSpec(
+            "partners_gained",
+            result.gained,
+            GAINED_SHOWN,
+            title_values={"year": result.year},
+        ),
+        SheetSpec("anniversaries", result.anniversaries, ANNIVERSARY_SHOWN),
+    ]
+    _write_with_dropdown(path, specs, lang, created)
+    return path
+
+
+def _write_with_dropdown(path: Path, specs, lang: str, created) -> None:
+    """write_workbook's sheets, plus a drop-down list on the decision column."""
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        workbook = xlsxwriter.Workbook(str(temporary), dict(WORKBOOK_OPTIONS))
+        try:
+            workbook.set_properties(_properties(path, created, None))
+            styles = _Styles(workbook)
+            taken: set[str] = set()
+            for spec in specs:
+                name = clean_sheet_name(
+                    labels.sheet_title(spec.title_key, lang, **spec.title_values), taken
+                )
+                sheet = workbook.add_worksheet(name)
+                _write_sheet(sheet, spec, lang, styles)
+                if spec.title_key == "evaluation" and len(spec.frame):
+                    _add_dropdown(sheet, spec, lang)
+        except BaseException:
+            workbook.close()
+            raise
+        _close(workbook, path)
+    log.info("%s: %d sheet(s) written", path.name, len(specs))
+
+
+def _add_dropdown(sheet, spec: SheetSpec, lang: str) -> None:
+    shown = [key for key in spec.columns if key in spec.frame.columns]
+    col = shown.index("decision")
+    words = [labels.phrase(f"decision_{code}", lang) for code in DECISIONS]
+    sheet.data_validation(
+        1,
+        col,
+        len(spec.frame),
+        col,
+        {
+            "validate": "list",
+            "source": words,
+            "input_title": labels.label("decision", lang)[:32],
+            "input_message": labels.phrase("decision_howto", lang)[:255],
+        },
+    )
+
+
+_UNSAFE_NAME = re.compile(r"[^0-9A-Za-z가-힣._-]+")
+
+
+def write_scorecards(
+    result: Evaluation,
+    folder: Path,
+    *,
+    lang: str,
+    created: dt.datetime | dt.date,
+    limit: int,
+) -> list[Path]:
+    """One small workbook per partner (the ``limit`` best ranked, graded ones), each
+    with that partner's own criteria, points and grade only."""
+    if limit <= 0:
+        return []
+    scorecard = shown_scorecard(result, lang)
+    chosen = scorecard[scorecard["grade"].notna()].head(limit)
+    written = []
+    for _, row in chosen.iterrows():
+        mine = result.breakdown[result.breakdown["partner_id"] == row["partner_id"]]
+        mine = mine.copy()
+        # its own revenue, never its share of the portfolio
+        mine.loc[mine["criterion"] == "sales", "measured_value"] = row["revenue"]
+        mine["criterion"] = (
+            mine["criterion"].map(lambda c: criterion_name(c, lang)).astype("string")
+        )
+        code = str(row["partner_code"] if pd.notna(row["partner_code"]) else "")
+        stem = _UNSAFE_NAME.sub("_", code or str(row["partner_id"]))
+        path = Path(folder) / f"scorecard_{result.year}_{stem}.xlsx"
+        notes = [
+            labels.phrase(
+                "scorecard_head",
+                lang,
+                name=str(row["partner_name"])
+                if pd.notna(row["partner_name"])
+                else code,
+                year=result.year,
+                grade=row["grade"],
+                score=f"{float(row['score']):.1f}",
+            ),
+            str(row["why"]),
+        ]
+        written.append(
+            write_workbook(
+                path,
+                [
+                    SheetSpec(
+                        "scorecard",
+                        mine,
+                        PARTNER_CARD,
+                        notes=notes,
+                        title_values={"year": result.year},
+                    )
+                ],
+                lang=lang,
+                created=created,
+            )
+        )
+    log.info("scorecards %s: %d written", folder, len(written))
+    return written
