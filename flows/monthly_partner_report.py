@@ -20,12 +20,15 @@ from prefect.cache_policies import NO_CACHE
 from ledgerflow import (
     assemble,
     evaluation,
+    handover,
     insights,
     master,
     metrics,
     publish,
     read,
     runinfo,
+    runlock,
+    schedule,
     validate,
 )
 from ledgerflow.config import load_config
@@ -76,6 +79,18 @@ def write_workbooks(plan: dict) -> list[Path]:
     return publish.write_all(**plan)
 
 
+@task(name="archive-inputs", cache_policy=NO_CACHE)
+def archive_inputs(summary: dict, input_dir: str) -> int:
+    return len(handover.archive_run(summary, Path(input_dir)))
+
+
+@task(name="share-run", cache_policy=NO_CACHE)
+def share_run(summary, out_dir, written, profit, n_partners, config, lang) -> dict:
+    return handover.share_run(
+        summary, out_dir, written, profit, n_partners, config, lang
+    )
+
+
 @flow(name="monthly-partner-report", log_prints=False)
 def monthly_partner_report(
     input_dir: str = "input",
@@ -83,8 +98,32 @@ def monthly_partner_report(
     period: str | None = None,
     lang: str | None = None,
     config_path: str | None = None,
+    archive: bool | None = None,
 ) -> dict:
-    """Read every export in input_dir and write the month's workbooks and run.json."""
+    """Read every export in input_dir and write the month's workbooks and run.json.
+
+    period "scheduled": the month before the run's scheduled start (schedule.py).
+    The output folder's run lock is held throughout (runlock.py); archive (None =
+    the config's archive.run) moves the inputs read out of input_dir at the end.
+    """
+    config = load_config(Path(config_path) if config_path else None)
+    period = schedule.resolve_period(period, config)
+    state_dir = Path(output_dir) / ".state"
+    with runlock.run_lock(state_dir, config["schedule"]["lock_wait_seconds"]):
+        summary = report_month(input_dir, output_dir, period, lang, config_path)
+        if config["archive"]["run"] if archive is None else archive:
+            archive_inputs(summary, input_dir)
+    return summary
+
+
+def report_month(
+    input_dir: str,
+    output_dir: str,
+    period: str | None,
+    lang: str | None,
+    config_path: str | None,
+) -> dict:
+    """The body of the flow: read, validate, master, metrics, workbooks, run.json."""
     logger = get_run_logger()
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -143,6 +182,15 @@ def monthly_partner_report(
     timings["total"] = time.perf_counter() - started
 
     summary = publish.run_summary(chosen, why, outcomes, written, timings)
+    summary["outputs"] += share_run(
+        summary,
+        out_dir / str(chosen),
+        written,
+        profit,
+        len(result.master),
+        config,
+        lang,
+    )["outputs"]
     runinfo.write_run_json(out_dir / str(chosen) / "run.json", summary)
     logger.info(
         "period %s: %d files, %d refused, %d rows rejected; outputs in %s",

@@ -72,8 +72,83 @@ def _cmd_run(args: argparse.Namespace) -> int:
         period=args.period,
         lang=args.lang,
         config_path=str(config_path) if config_path.exists() else None,
+        archive=args.archive,
     )
     return _print_summary(summary, args.lang or load_config(config_path)["run"]["lang"])
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """Register the scheduled deployments on a persistent server and run them."""
+    import datetime as dt
+
+    from ledgerflow import schedule
+    from ledgerflow.config import load_config
+
+    config_path = Path(args.config) if args.config else Path("ledgerflow.toml")
+    config = load_config(config_path)
+    settings = config["schedule"]
+    _prefect_environment(Path(".ledgerflow"))
+    api_url = schedule.check_server()  # before anything registers
+    now = dt.datetime.now(dt.UTC)
+    for name in ("monthly_cron", "annual_cron"):
+        if settings[name]:
+            runs = schedule.next_runs(settings[name], settings["timezone"], now)
+            shown = ", ".join(r.isoformat(timespec="minutes") for r in runs)
+            print(f"{name} {settings[name]!r} ({settings['timezone']}): next {shown}")
+    deployments = schedule.build_deployments(
+        config,
+        input_dir=args.input,
+        output_dir=args.output,
+        config_path=str(config_path) if config_path.exists() else None,
+        monthly_flow=_load_flow_module("monthly_partner_report").monthly_partner_report,
+        annual_flow=_load_flow_module("annual_evaluation").annual_evaluation,
+    )
+    print(f"serving {len(deployments)} deployments on {api_url}; stop with Ctrl+C")
+    schedule.serve_forever(deployments)
+    return EXIT_OK
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    """Poll --input and run the monthly flow on each new batch of exports."""
+    from ledgerflow import watch
+    from ledgerflow.config import load_config
+
+    config_path = Path(args.config) if args.config else Path("ledgerflow.toml")
+    config = load_config(config_path)
+    settings = config["watch"]
+    input_dir, output_dir = Path(args.input), Path(args.output)
+    if not input_dir.is_dir():
+        print(f"{input_dir}: no such folder; create it and drop exports into it")
+        return EXIT_USAGE
+    archive = config["archive"]["watch"] if args.archive is None else args.archive
+    _prefect_environment(Path(".ledgerflow"))
+    flow_module = _load_flow_module("monthly_partner_report")
+
+    def run_once() -> dict:
+        summary = flow_module.monthly_partner_report(
+            input_dir=str(input_dir),
+            output_dir=str(output_dir),
+            lang=args.lang,
+            config_path=str(config_path) if config_path.exists() else None,
+            archive=archive,
+        )
+        _print_summary(summary, args.lang or config["run"]["lang"])
+        return summary
+
+    watcher = watch.Watcher(
+        input_dir=input_dir,
+        state_dir=output_dir / ".state",
+        runner=run_once,
+        batcher=watch.Batcher(settings["settle_seconds"], settings["debounce_seconds"]),
+        archive=archive,
+        lang=args.lang or config["run"]["lang"],
+    )
+    print(f"watching {input_dir} every {settings['poll_seconds']} s; stop with Ctrl+C")
+    try:
+        watcher.loop(settings["poll_seconds"], max_runs=1 if args.once else None)
+    except KeyboardInterrupt:
+        print("stopped")
+    return EXIT_OK
 
 
 def _print_summary(summary: dict, lang: str) -> int:
@@ -175,7 +250,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--lang", choices=["ko", "en"], help="workbook labels (ko)")
     run.add_argument("--config", help="settings file (default: ./ledgerflow.toml)")
+    run.add_argument(
+        "--archive",
+        action=argparse.BooleanOptionalAction,
+        help="move the inputs read to input/archive/<YYYY-MM>/ (refused ones to "
+        "input/rejected/) after the run (default: archive.run in the config, off)",
+    )
     run.set_defaults(handler=_cmd_run)
+
+    serve = sub.add_parser(
+        "serve",
+        help="register the monthly and annual schedules on a Prefect server and run "
+        "them (needs `prefect server start` and PREFECT_API_URL)",
+        description="Register the deployments monthly (day 1, 07:00 Asia/Seoul) and "
+        "annual (January) with their cron schedules from [schedule] in the config, "
+        "then keep running and execute their runs. Refuses to start without a "
+        "reachable Prefect server.",
+    )
+    serve.add_argument("--input", default="input", help="folder of exports (input)")
+    serve.add_argument("--output", default="output", help="folder for outputs (output)")
+    serve.add_argument("--config", help="settings file (default: ./ledgerflow.toml)")
+    serve.set_defaults(handler=_cmd_serve)
+
+    watch = sub.add_parser(
+        "watch",
+        help="poll --input and run when new or changed exports have landed",
+        description="Look at --input every [watch] poll_seconds; once files have "
+        "stopped growing and nothing changed for debounce_seconds, run the monthly "
+        "flow once for the batch. The same content is never run twice.",
+    )
+    watch.add_argument("--input", default="input", help="folder of exports (input)")
+    watch.add_argument("--output", default="output", help="folder for outputs (output)")
+    watch.add_argument("--config", help="settings file (default: ./ledgerflow.toml)")
+    watch.add_argument("--lang", choices=["ko", "en"], help="workbook labels (ko)")
+    watch.add_argument(
+        "--archive",
+        action=argparse.BooleanOptionalAction,
+        help="move inputs out of --input after each run (default: archive.watch "
+        "in the config, on)",
+    )
+    watch.add_argument(
+        "--once", action="store_true", help="stop after the first run (for scripts)"
+    )
+    watch.set_defaults(handler=_cmd_watch)
 
     demo = sub.add_parser(
         "demo", help="write a deterministic set of Korean demo exports into --input"
