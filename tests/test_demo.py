@@ -70,6 +70,7 @@ def lines_of(rows: list[tuple]) -> list[tuple]:
 
 
 def test_generating_twice_gives_the_same_bytes(demo, tmp_path):
+    """Same arguments, same bytes: fixed workbook dates, one seeded generator."""
     again = generate_demo(tmp_path / "again")
     assert sorted(p.name for p in again) == sorted(p.name for p in demo.iterdir())
     for path in again:
@@ -98,6 +99,7 @@ def test_sales_workbooks_carry_title_rows_and_the_header(sales_rows):
 
 
 def test_total_row_equals_the_column_sums(sales_rows):
+    """The 합계 row is what the reader checks the lines against."""
     for year_rows in sales_rows.values():
         total = year_rows[-1]
         assert total[0] == "합  계"
@@ -114,6 +116,7 @@ def test_line_count_is_in_the_promised_range(sales_rows):
 
 
 def test_amounts_follow_the_vat_rules_except_the_spoilt_rows(sales_rows):
+    """Every line adds up, but for the five rows spoilt on purpose."""
     lines = [row for rows in sales_rows.values() for row in lines_of(rows)]
     missing_code = [r for r in lines if r[COL["거래처코드"]] is None]
     text_qty = [r for r in lines if isinstance(r[COL["수량"]], str)]
@@ -180,6 +183,7 @@ def test_brn_check_digit_worked_by_hand():
 
 
 def test_brns_are_valid_except_two_typos_and_one_company_listed_twice(partner_sheet):
+    """Check digits computed here, not by ledgerflow.demo."""
     rows = list(partner_sheet.iter_rows(min_row=2, values_only=True))
     invalid_rows = []
     for excel_row, row in enumerate(rows, start=2):
@@ -203,6 +207,7 @@ def test_brns_are_valid_except_two_typos_and_one_company_listed_twice(partner_sh
 
 
 def test_contacts_are_fake(partner_sheet):
+    """Phones in unused ranges, e-mail on reserved example domains only."""
     for row in partner_sheet.iter_rows(min_row=2, values_only=True):
         phone, email = row[8], row[9]
         assert re.fullmatch(r"010-0000-\d{4}|02-000-\d{4}", phone), phone
@@ -265,6 +270,7 @@ def test_receivables_bill_each_partner_month_of_sales(demo, sales_rows):
 
 
 def test_refuses_to_replace_a_different_file(tmp_path):
+    """A file of the user's is never replaced unasked, and nothing half-written."""
     mine = tmp_path / "거래처목록.xlsx"
     mine.write_bytes(b"my own partner list")
     with pytest.raises(OutputError, match=r"거래처목록\.xlsx already exist"):
