@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ledgerflow import (
     assemble,
+    decisions,
     evaluation,
     handover,
     insights,
@@ -62,8 +63,8 @@ def profitability(sales, receivables, master_frame, period, config: dict):
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
-def evaluate(sales, receivables, master_frame, year: int, config: dict):
-    return evaluation.evaluate(sales, receivables, master_frame, year, config)
+def evaluate(sales, receivables, master_frame, year: int, config: dict, **extra):
+    return evaluation.evaluate(sales, receivables, master_frame, year, config, **extra)
 
 
 @task(name="insights", cache_policy=NO_CACHE)
@@ -131,6 +132,9 @@ def report_month(
     lang = lang or config["run"]["lang"]
 
     paths = read.list_inputs(Path(input_dir))
+    # Filled-in evaluation workbooks carry decisions, not data (decisions.py).
+    decided = [p for p in paths if decisions.is_decision_workbook(p)]
+    paths = [p for p in paths if p not in decided]
     logger.info("input %s: %d files to read", input_dir, len(paths))
     file_reads = [read_file(p, config) for p in paths]
     timings["read"] = time.perf_counter() - started
@@ -141,9 +145,12 @@ def report_month(
     sales = assemble.combine(outcomes, "sales_lines")
     receivables = assemble.combine(outcomes, "receivables")
     partners = assemble.combine(outcomes, "partners")
+    purchases = assemble.combine(outcomes, "purchases")
+    assessments = assemble.combine(outcomes, "assessments")
     timings["validate"] = time.perf_counter() - mark
 
-    chosen, why = assemble.choose_period(period, sales, receivables)
+    dated = sales if len(sales) else purchases
+    chosen, why = assemble.choose_period(period, dated, receivables)
     logger.info("period %s (%s)", chosen, why)
     out_dir = Path(output_dir)
     registry = out_dir / ".state" / "partner_ids.csv"
@@ -155,11 +162,44 @@ def report_month(
     result = build_master(partners, sales, receivables, registry, config)
     sales = assemble.attach_partner_ids(sales, result.code_map)
     receivables = assemble.attach_partner_ids(receivables, result.code_map)
+    assessments = assemble.attach_partner_ids(assessments, result.code_map)
+    purchases = evaluation.supplier_ids(purchases, result.code_map)
     timings["master"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
     profit = profitability(sales, receivables, result.master, chosen, config)
-    scored = evaluate(sales, receivables, result.master, chosen.year, config)
+    state = out_dir / ".state"
+    decision_log = decisions.update_log(
+        state / "decisions.csv", decisions.read_all(decided)
+    )
+    judged = {
+        "assessments": assessments,
+        "decisions": decision_log,
+        "asof": chosen.end,
+    }
+    last_year = state / f"evaluation_{chosen.year - 1}.csv"
+    scored = evaluate(
+        sales,
+        receivables,
+        result.master,
+        chosen.year,
+        config,
+        previous=decisions.load_scorecard(last_year),
+        **judged,
+    )
+    suppliers = None
+    if len(purchases):
+        last_year = state / f"evaluation_suppliers_{chosen.year - 1}.csv"
+        suppliers = evaluate(
+            purchases,
+            None,
+            result.master,
+            chosen.year,
+            config,
+            side="supplier",
+            previous=decisions.load_scorecard(last_year),
+            **judged,
+        )
     patterns = purchase_insights(sales, result.master, chosen, config, receivables)
     timings["metrics"] = time.perf_counter() - mark
 
@@ -173,11 +213,21 @@ def report_month(
             "master_result": result,
             "profitability": profit,
             "evaluation": scored,
+            "suppliers": suppliers,
             "insights": patterns,
             "outcomes": outcomes,
         }
     )
     master.save_id_registry(result, registry)
+    decisions.save_scorecard(
+        state / f"evaluation_{chosen.year}.csv", scored.scorecard, chosen.year
+    )
+    if suppliers is not None:
+        decisions.save_scorecard(
+            state / f"evaluation_suppliers_{chosen.year}.csv",
+            suppliers.scorecard,
+            chosen.year,
+        )
     timings["write"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -79,12 +80,32 @@ def _decision_sheet(path: Path):
 
 
 def is_decision_workbook(path: Path) -> bool:
-    """True for an evaluation workbook of ledgerflow (an .xlsx whose sheet has the
-    partner ID, partner code, evaluation year and decision headers)."""
+    """True for an evaluation workbook of ledgerflow: an .xlsx written by ledgerflow
+    (document author) whose sheet has the partner ID, partner code, evaluation year
+    and decision headers."""
     path = Path(path)
-    if path.suffix.lower() != ".xlsx":
+    if path.suffix.lower() != ".xlsx" or not _written_by_ledgerflow(path):
         return False
     return _decision_sheet(path) is not None
+
+
+def _written_by_ledgerflow(path: Path) -> bool:
+    """The document's creator is ledgerflow (cheap: one small zip member)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            core = archive.read("docProps/core.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    return "<dc:creator>ledgerflow</dc:creator>" in core
+
+
+def read_all(paths: list[Path]) -> pd.DataFrame:
+    """The decisions of every workbook in ``paths``, in order (later files win)."""
+    frames = [read_decisions(p) for p in paths]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=LOG_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
 
 
 def read_decisions(path: Path) -> pd.DataFrame:

@@ -295,6 +295,19 @@ def side_weights(rules: dict[str, Any], side: str) -> dict[str, float]:
     }
 
 
+def supplier_ids(purchases: pd.DataFrame, code_map: pd.DataFrame) -> pd.DataFrame:
+    """Purchase lines with a partner_id: the master's for a code it knows, else
+    "supplier:<code>" (suppliers are not yet part of the partner master)."""
+    out = purchases.copy()
+    if out.empty or "partner_code" not in out:
+        out["partner_id"] = pd.Series(dtype="string")
+        return out
+    known = dict(zip(code_map["partner_code"], code_map["partner_id"], strict=True))
+    own = "supplier:" + out["partner_code"].astype("string")
+    out["partner_id"] = out["partner_code"].map(known).astype("string").fillna(own)
+    return out
+
+
 # ------------------------------------------------------------------------- measures
 
 
@@ -782,6 +795,7 @@ def evaluate(
     scorecard = frame[EVALUATION_COLUMNS].copy()
     scorecard.attrs["notes"] = notes
     scorecard.attrs["side"] = side
+    scorecard.attrs["scorecard_partners"] = int(rules["scorecard_partners"])
     extra = frame[["partner_id", "receivable_balance", "n_documents", "n_lines"]]
     extra = extra.assign(n_invoices_due=frame["n_invoices_due"])
     asof = pd.Timestamp(asof) if asof is not None else pd.Timestamp(year, 12, 31)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from ledgerflow import insights_report, runinfo
 from ledgerflow.assemble import FileOutcome, rule_counts
+from ledgerflow.evaluation import Evaluation
 from ledgerflow.period import Period
+from ledgerflow.report import evaluation as evaluation_report
 from ledgerflow.report import outputs
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,10 @@ def write_all(
     lang: str,
     master_result,
     profitability,
-    evaluation: pd.DataFrame,
+    evaluation: Evaluation,
     insights,
     outcomes: list[FileOutcome],
+    suppliers: Evaluation | None = None,
 ) -> list[Path]:
     """Write the workbooks of ``period`` into ``out_dir``; return their paths.
 
@@ -64,14 +65,16 @@ def write_all(
         period=period,
         created=created,
     )
-    outputs.write_evaluation(
-        evaluation,
-        list(evaluation.attrs.get("notes", [])),
-        paths[2],
-        lang=lang,
-        year=period.year,
-        created=created,
+    evaluation_report.write_evaluation(evaluation, paths[2], lang=lang, created=created)
+    limit = int(evaluation.scorecard.attrs.get("scorecard_partners", 20))
+    paths += evaluation_report.write_scorecards(
+        evaluation, out_dir / "scorecards", lang=lang, created=created, limit=limit
     )
+    if suppliers is not None:
+        paths.append(out_dir / f"evaluation_suppliers_{period.year}.xlsx")
+        evaluation_report.write_evaluation(
+            suppliers, paths[-1], lang=lang, created=created
+        )
     outputs.write_rejects(
         [r for o in outcomes for r in o.rejects],
         [s for o in outcomes for s in o.skipped],
