@@ -363,9 +363,10 @@ def print_growth(results: list[dict]) -> None:
         return
     base = next((r for r in results if r["case"] == "tiny"), None)
     base_mib = base["peak_mib"] if base else 0.0
+    above = f"above the tiny run ({base_mib:.0f} MiB)" if base else "(no tiny run)"
     print(
         "\ngrowth (synthetic), per 100,000 lines: flow seconds (run.json total) "
-        f"and peak MiB above the tiny run ({base_mib:.0f} MiB)"
+        f"and peak MiB {above}"
     )
     for r in synthetic:
         per = 100_000 / r["lines"]
