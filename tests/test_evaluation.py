@@ -1,26 +1,34 @@
-"""Tests of ledgerflow.evaluation (the annual scorecard), with scores worked out by
-hand, plus the Online Retail tests of metrics and evaluation: both share one read of
-the 24 MB workbook, which is why the metrics ones live here too."""
+"""Tests of ledgerflow.evaluation, decisions and the evaluation workbook, with scores
+worked out by hand, plus the real-data tests (Online Retail 2011, Calderdale supplier
+payments 2021). The Online Retail tests of metrics live here too because they share
+one read of the 24 MB workbook."""
 
 from __future__ import annotations
 
 import bisect
 import copy
+import csv
+import datetime as dt
 from collections import defaultdict
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
-from ledgerflow.config import load_defaults
+from ledgerflow import decisions
+from ledgerflow.config import load_config, load_defaults
 from ledgerflow.errors import ConfigError
 from ledgerflow.evaluation import (
     EVALUATION_COLUMNS,
-    breakdown,
+    criterion_points,
     evaluate,
-    prune_simulation,
+    size_class,
+    supplier_ids,
+    year_rules,
 )
 from ledgerflow.metrics import net_revenue, profitability
 from ledgerflow.period import Period
+from ledgerflow.report.evaluation import write_evaluation, write_scorecards
 
 
 def text(values):
@@ -31,25 +39,30 @@ def money(values):
     return pd.array(values, dtype="Float64")
 
 
-def config(guard_top_n=None, **evaluation):
+def config(criteria=None, **evaluation):
+    """Defaults; ``criteria`` replaces the whole criteria table when given."""
     merged = copy.deepcopy(load_defaults())
     merged["evaluation"].update(evaluation)
-    if guard_top_n is not None:
-        merged["evaluation"]["guard_rules"] = [
-            {
-                "code": "top_10_revenue",
-                "column": "revenue_rank",
-                "op": "<=",
-                "value": guard_top_n,
-            }
-        ]
+    if criteria is not None:
+        merged["evaluation"]["criteria"] = criteria
     return merged
+
+
+SALES_ONLY = {
+    "sales": {
+        "weight": 60,
+        "scale": "bands",
+        "bands": [[0, 0], [0.1, 50], [0.5, 100]],
+        "percentile": False,
+    },
+    "profitability": {"weight": 40, "scale": "linear", "low": 0.0, "high": 0.4},
+}
 
 
 @pytest.fixture
 def sales():
-    """2024 lines: A margin 40 %, B 20 %, C −10 % (a loss), D 25 %; C and D tie on
-    revenue. A 2023 line of C must not count."""
+    """2024 lines: A margin 40 %, B 20 %, C −10 % (a loss, and a loss in 2023 too),
+    D 25 %. Items: x bought by A and B, y only by C, z only by D."""
     return pd.DataFrame(
         {
             "partner_id": text(["A", "B", "C", "D", "C"]),
@@ -59,29 +72,9 @@ def sales():
             "doc_date": pd.to_datetime(
                 ["2024-01-05", "2024-06-05", "2024-12-31", "2024-01-01", "2023-12-31"]
             ),
-            "supply_amount": money([1_000_000, 500_000, 200_000, 200_000, 9_999_999]),
-            "cost_amount": money([600_000, 400_000, 220_000, 150_000, 1]),
-        }
-    )
-
-
-@pytest.fixture
-def receivables():
-    """A pays on the due date; B pays 400 of 1,000 late; C pays nothing; C's invoice
-    due 2025-01-01 is outside 2024; D has no invoices."""
-    return pd.DataFrame(
-        {
-            "partner_id": text(["A", "B", "B", "C", "C"]),
-            "invoice_date": pd.to_datetime(
-                ["2024-05-31", "2024-03-01", "2024-05-01", "2024-11-15", "2024-12-02"]
-            ),
-            "due_date": pd.to_datetime(
-                ["2024-06-30", "2024-03-31", "2024-05-31", "2024-12-15", "2025-01-01"]
-            ),
-            "amount": money([1_000, 400, 600, 300, 999]),
-            "settled_date": pd.to_datetime(
-                ["2024-06-30", "2024-04-10", "2024-05-01", None, None]
-            ),
+            "item_code": text(["x", "x", "y", "z", "y"]),
+            "supply_amount": money([1_000_000, 500_000, 200_000, 200_000, 100_000]),
+            "cost_amount": money([600_000, 400_000, 220_000, 150_000, 130_000]),
         }
     )
 
@@ -90,113 +83,484 @@ def by_id(frame):
     return frame.set_index("partner_id")
 
 
-def test_scores_grades_and_ranks_from_hand(sales, receivables):
-    result = evaluate(sales, receivables, None, 2024, config())
-    assert list(result.columns) == EVALUATION_COLUMNS
-    rows = by_id(result)
-    # Revenue points, 100 × average rank / 4: C and D share ranks 1-2 → 37.5.
-    assert rows["points_revenue"].to_dict() == {
-        "A": 100.0,
-        "B": 75.0,
-        "D": 37.5,
-        "C": 37.5,
+# --------------------------------------------------------------------------- rules
+
+
+def test_points_bands_linear_activity_and_shrink():
+    value = pd.Series([0.05, 0.1, 0.7, None, 0.3])
+    events = pd.Series([1, 1, 1, 1, 0])
+    bands = {"scale": "bands", "bands": [[0, 0], [0.1, 50], [0.5, 100]]}
+    points, _ = criterion_points(value, events, bands, 30)
+    # 0.05 -> 0; 0.1 reaches 0.1 -> 50; 0.7 -> 100; no value / no events -> NA.
+    assert points.tolist()[:3] == [0, 50, 100]
+    assert points.isna().tolist() == [False, False, False, True, True]
+    lower = {**bands, "better": "lower", "bands": [[0, 100], [0.1, 50], [1, 0]]}
+    points, _ = criterion_points(value, events, lower, 30)
+    assert points.tolist()[:3] == [50, 50, 0]  # 0.05 <= 0.1; 0.7 <= 1
+    # Shrink k = 3 towards the mean of the scored: one late payment of two invoices
+    # (0.5) with the others at 1.0: mean 0.75 -> (2 × 0.5 + 3 × 0.75) / 5 = 0.65.
+    shares = pd.Series([0.5, 1.0])
+    linear = {"scale": "linear", "low": 0.5, "high": 1.0, "shrink": 3}
+    points, used = criterion_points(shares, pd.Series([2, 8]), linear, 30)
+    assert used.tolist() == pytest.approx([0.65, (8 * 1.0 + 3 * 0.75) / 11])
+    assert points[0] == pytest.approx(30.0)  # (0.65 − 0.5) / 0.5 × 100
+    # Percentile once enough partners are scored: 100 × average rank / n.
+    pct = {**bands, "percentile": True}
+    points, _ = criterion_points(
+        pd.Series([1.0, 2.0, 2.0, 4.0]), pd.Series([1] * 4), pct, 4
+    )
+    assert points.tolist() == [25, 62.5, 62.5, 100]
+
+
+def test_year_rules_override_one_weight_and_check_the_sum():
+    settings = config()
+    settings["evaluation"]["years"] = {
+        "2026": {
+            "criteria": {"growth": {"weight": 5}, "sales": {"weight": 30}},
+            "grades": [["A", 90], ["B", 0]],
+        }
     }
-    # Margin points: 0 at 0 %, 100 at 40 %: A 100, B 50, C clamped to 0, D 62.5.
-    assert rows.loc["B", "points_margin"] == pytest.approx(50)
-    assert rows.loc["C", "points_margin"] == 0
-    assert rows.loc["D", "points_margin"] == pytest.approx(62.5)
-    # Payment points: B paid 400 of 1,000 late → 60; C paid nothing → 0; D none → NA.
-    assert rows.loc["B", "overdue_share"] == pytest.approx(0.4)
-    assert rows.loc["C", "points_payment"] == 0
-    assert pd.isna(rows.loc["D", "points_payment"])
-    # Scores with weights 40/35/25; D re-weighted over 40 + 35.
-    assert rows.loc["A", "score"] == 100
-    assert rows.loc["B", "score"] == 62.5  # (40×75 + 35×50 + 25×60) / 100
-    assert rows.loc["C", "score"] == 15  # (40×37.5) / 100
-    assert rows.loc["D", "score"] == 49.17  # (40×37.5 + 35×62.5) / 75 = 49.1666…
-    assert rows["grade"].to_dict() == {"A": "A", "B": "B", "D": "C", "C": "D"}
-    assert result["partner_id"].tolist() == ["A", "B", "D", "C"]
-    assert result["rank"].tolist() == [1, 2, 3, 4]
-    assert rows.loc["C", "revenue"] == 200_000  # the 2023 line stays out
+    rules = year_rules(settings, 2026)
+    assert rules["criteria"]["growth"]["weight"] == 5
+    assert rules["criteria"]["growth"]["scale"] == "bands"  # merged per key
+    assert rules["grades"] == [("A", 90.0), ("B", 0.0)]
+    assert year_rules(settings, 2025)["criteria"]["growth"]["weight"] == 10
+    settings["evaluation"]["years"]["2027"] = {"criteria": {"growth": {"weight": 50}}}
+    with pytest.raises(
+        ConfigError,
+        match=r'years."2027"\] criteria: the weights '
+        r"sum to 140",
+    ):
+        year_rules(settings, 2027)
 
 
-def test_guard_keeps_a_top_partner_and_says_why(sales, receivables):
-    rows = by_id(evaluate(sales, receivables, None, 2024, config()))
-    assert rows.loc["C", "prune_reason"] == "grade_D; negative_gross_profit"
-    assert rows.loc["C", "guard_reason"] == "top_10_revenue"
-    assert not rows.loc["C", "is_prune_candidate"]
-    assert pd.isna(rows.loc["A", "prune_reason"]) and pd.isna(
-        rows.loc["A", "guard_reason"]
+def test_year_table_in_a_user_config_file(tmp_path):
+    path = tmp_path / "ledgerflow.toml"
+    path.write_text(
+        '[evaluation.years."2026".criteria.sales]\nweight = 35\n'
+        '[evaluation.years."2026".criteria.growth]\nweight = 0\n',
+        encoding="utf-8",
+    )
+    rules = year_rules(load_config(path), 2026)
+    assert rules["criteria"]["sales"]["weight"] == 35
+
+
+def test_size_classes():
+    sizes = pd.Series(["1,200", "51", "3", "중소기업", "대기업", None, "abc"])
+    got = size_class(sizes, [[300, "large"], [50, "medium"], [0, "small"]])
+    assert got.tolist()[:5] == ["large", "medium", "small", "small", "large"]
+    assert got.isna().tolist()[5:] == [True, True]
+
+
+# ------------------------------------------------------------------ the scorecard
+
+
+@pytest.fixture
+def master():
+    return pd.DataFrame(
+        {
+            "partner_id": text(["A", "B", "C", "D"]),
+            "partner_code": text(["01", "02", "03", "04"]),
+            "partner_name": text(["에이", "비", "씨", "디"]),
+            "founded_date": pd.to_datetime(
+                ["1990-01-15", "2020-02-29", "2023-01-10", None]
+            ),
+            "tags": text([None, None, None, "VIP; 장기계약"]),
+            "size": text(["500", "10", None, "중견기업"]),
+        }
     )
 
 
-def test_flagged_when_outside_the_guard(sales, receivables):
-    rows = by_id(evaluate(sales, receivables, None, 2024, config(guard_top_n=2)))
-    # Revenue ranks: A 1, B 2, C and D 3: the top 2 guard does not cover C.
-    assert rows.loc["C", "is_prune_candidate"]
-    assert pd.isna(rows.loc["C", "guard_reason"])
-    assert rows["is_prune_candidate"].sum() == 1
+NARROW = {
+    "prune_rules": [
+        {"code": "grade_D", "column": "grade", "op": "==", "value": "D"},
+        {
+            "code": "negative_contribution_2y",
+            "column": "negative_contribution_years",
+            "op": ">=",
+            "value": 2,
+        },
+    ],
+    "guard_rules": [
+        {
+            "code": "sole_partner_of_item",
+            "column": "is_sole_partner_of_item",
+            "op": "==",
+            "value": True,
+        },
+        {
+            "code": "long_term_contract",
+            "column": "has_long_term_contract",
+            "op": "==",
+            "value": True,
+        },
+    ],
+    "strategy_rules": [
+        {
+            "code": "low_margin",
+            "strategy": "renegotiate_terms",
+            "when": [{"column": "gross_margin", "op": "<", "value": 0.21}],
+        },
+        {
+            "code": "large",
+            "strategy": "long_term_contract_benefits",
+            "when": [{"column": "size_class", "op": "==", "value": "large"}],
+        },
+    ],
+}
 
 
-def test_rules_written_as_data(sales, receivables):
-    settings = config(
-        prune_rules=[
-            {"code": "low_margin", "column": "gross_margin", "op": "<", "value": 0.21},
-        ],
-        guard_rules=[],
+def test_scores_grades_ranks_and_last_year_from_hand(sales, master):
+    result = evaluate(sales, None, master, 2024, config(SALES_ONLY, **NARROW))
+    card = by_id(result.scorecard)
+    assert list(result.scorecard.columns) == EVALUATION_COLUMNS
+    # Shares of 1.9 M: A 52.6 % -> 100; B 26.3 %, C and D 10.5 % -> 50.
+    assert card["points_sales"].to_dict() == {"A": 100, "D": 50, "B": 50, "C": 50}
+    # Margins 0.4 / 0.2 / −0.1 / 0.25 on 0..0.4: 100, 50, 0 (clamped), 62.5.
+    assert card.loc["C", "points_profitability"] == 0
+    # Scores (60 × sales + 40 × profitability) / 100.
+    assert card["score"].to_dict() == {"A": 100, "D": 55, "B": 50, "C": 30}
+    assert card["grade"].to_dict() == {"A": "A", "D": "C", "B": "C", "C": "D"}
+    assert result.scorecard["partner_id"].tolist() == ["A", "D", "B", "C"]
+    # 2023 computed from the same data: C alone, share 100 % and margin −30 %:
+    # score 60, grade B, rank 1; it drops to rank 4.
+    assert card.loc["C", "grade_previous"] == "B"
+    assert card.loc["C", "rank_change"] == -3
+    assert pd.isna(card.loc["A", "grade_previous"])
+    # Why: the best and weakest criteria.
+    assert card.loc["D", "best_criterion"] == "profitability"
+    assert card.loc["D", "worst_criterion"] == "sales"
+
+
+def test_prune_rules_guards_override_and_decisions(sales, master):
+    result = by_id(
+        evaluate(sales, None, master, 2024, config(SALES_ONLY, **NARROW)).scorecard
     )
-    rows = by_id(evaluate(sales, receivables, None, 2024, settings))
-    assert rows.index[rows["is_prune_candidate"]].tolist() == ["B", "C"]
-    assert rows.loc["B", "prune_reason"] == "low_margin"
+    # C: grade D and a loss in 2023 (−30,000) and 2024 (−20,000); guarded as the
+    # only buyer of item y.
+    assert result.loc["C", "negative_contribution_years"] == 2
+    assert result.loc["C", "prune_reason"] == "grade_D; negative_contribution_2y"
+    assert result.loc["C", "guard_reason"] == "sole_partner_of_item"
+    assert not result["is_prune_candidate"].any()
+    assert result.loc["D", "has_long_term_contract"]  # tag 장기계약
 
+    overridden = config(SALES_ONLY, prune_overrides=["03"], **NARROW)
+    card = by_id(evaluate(sales, None, master, 2024, overridden).scorecard)
+    assert card.index[card["is_prune_candidate"]].tolist() == ["C"]
 
-def test_unknown_rule_column_is_refused(sales):
-    settings = config(
-        prune_rules=[{"code": "x", "column": "profit", "op": "<", "value": 0}]
+    log = pd.DataFrame(
+        {"partner_id": ["C"], "year": [2024], "decision": ["keep"], "comment": ["x"]}
     )
-    with pytest.raises(ConfigError, match=r"reads unknown column 'profit'"):
-        evaluate(sales, None, None, 2024, settings)
+    kept = by_id(
+        evaluate(sales, None, master, 2024, overridden, decisions=log).scorecard
+    )
+    assert not kept.loc["C", "is_prune_candidate"]
+    assert kept.loc["C", "guard_reason"] == "sole_partner_of_item; decision_keep"
+    assert kept.loc["C", "decision"] == "keep"
+    # A decision of another year changes nothing.
+    other = evaluate(
+        sales, None, master, 2024, overridden, decisions=log.assign(year=[2023])
+    )
+    assert by_id(other.scorecard).loc["C", "is_prune_candidate"]
 
 
-def test_missing_criteria_are_na_and_weights_renormalised(sales):
-    no_cost = sales.drop(columns="cost_amount")
-    result = evaluate(no_cost, None, None, 2024, config())
-    rows = by_id(result)
-    assert rows["points_margin"].isna().all() and rows["points_payment"].isna().all()
-    # Only revenue has points, so the score is the revenue points.
-    assert rows["score"].tolist() == rows["points_revenue"].tolist()
-    assert rows["grade"].to_dict() == {"A": "A", "B": "B", "C": "D", "D": "D"}
-    notes = result.attrs["notes"]
-    assert any(n.startswith("no_margin_data:") for n in notes)
-    assert any(n.startswith("no_payment_data:") for n in notes)
+def test_strategy_rule_that_fired(sales, master):
+    card = by_id(
+        evaluate(sales, None, master, 2024, config(SALES_ONLY, **NARROW)).scorecard
+    )
+    assert card["strategy"].to_dict() == {
+        "A": "long_term_contract_benefits",  # size 500: large
+        "D": "maintain",
+        "B": "renegotiate_terms",
+        "C": "renegotiate_terms",
+    }
+    assert card.loc["A", "strategy_rule"] == "large"
+    assert pd.isna(card.loc["D", "strategy_rule"])
 
 
-def test_empty_year_gives_an_empty_scorecard(sales):
-    result = evaluate(sales, None, None, 2030, config())
-    assert result.empty and list(result.columns) == EVALUATION_COLUMNS
+def test_breakdown_simulation_gained_and_anniversaries(sales, master):
+    settings = config(SALES_ONLY, prune_overrides=["03"], **NARROW)
+    result = evaluate(sales, None, master, 2024, settings)
+    parts = result.breakdown[result.breakdown["partner_id"] == "D"]
+    parts = parts.set_index("criterion")
+    assert parts["weight"].tolist() == [60, 40]
+    assert parts.loc["sales", "contribution"] == pytest.approx(30)
+    assert parts.loc["profitability", "contribution"] == pytest.approx(25)
+    assert parts.loc["profitability", "measured_value"] == pytest.approx(0.25)
+    sim = result.simulation.set_index("measure")
+    assert sim.loc["revenue", "candidates"] == 200_000
+    assert sim.loc["revenue", "share"] == pytest.approx(200_000 / 1_900_000)
+    assert sim.loc["contribution", "candidates"] == -20_000
+    assert sim.loc["losses_avoided", "candidates"] == 20_000
+    assert sim.loc["contribution_lost", "candidates"] == 0
+    assert result.gained["partner_id"].tolist() == ["D", "A", "B"]
+    # asof = year end: January 2025 anniversaries, A 35 years, C 2 years.
+    got = result.anniversaries.set_index("partner_id")
+    assert got["years_founded"].to_dict() == {"C": 2, "A": 35}
+    assert got.loc["A", "anniversary_date"] == pd.Timestamp("2025-01-15")
+    february = evaluate(
+        sales, None, master, 2024, settings, asof=pd.Timestamp("2025-01-31")
+    ).anniversaries
+    assert february["anniversary_date"].tolist() == [pd.Timestamp("2025-02-28")]
 
 
-def test_breakdown_adds_up_to_the_score(sales, receivables):
-    scorecard = evaluate(sales, receivables, None, 2024, config())
-    parts = breakdown(scorecard, config())
-    d = parts[parts["partner_id"] == "D"].set_index("criterion")
-    assert d["weight"].tolist() == [40, 35, 0]  # no invoices: payment weighs 0
-    assert d.loc["revenue", "contribution"] == pytest.approx(20)  # 40 × 37.5 / 75
-    assert d.loc["margin", "contribution"] == pytest.approx(35 * 62.5 / 75)
-    assert d.loc["margin", "measured_value"] == pytest.approx(0.25)
-    assert pd.isna(d.loc["payment", "contribution"])
-    sums = parts.groupby("partner_id")["contribution"].sum()
-    assert sums.round(2).to_dict() == by_id(scorecard)["score"].to_dict()
+def test_reliability_counts_invoices_and_deliveries():
+    lines = pd.DataFrame(
+        {
+            "partner_id": text(["A", "A", "B"]),
+            "doc_no": text(["1", "2", "3"]),
+            "doc_date": pd.to_datetime(["2024-03-01"] * 3),
+            "supply_amount": money([100, 100, 100]),
+            "promised_date": pd.to_datetime(["2024-03-05", "2024-03-05", None]),
+            "delivered_date": pd.to_datetime(["2024-03-05", "2024-03-06", None]),
+        }
+    )
+    receivables = pd.DataFrame(
+        {
+            "partner_id": text(["A", "B", "B"]),
+            "invoice_date": pd.to_datetime(["2024-03-01"] * 3),
+            "due_date": pd.to_datetime(["2024-03-31"] * 3),
+            "amount": money([100, 100, 100]),
+            "settled_date": pd.to_datetime(["2024-03-31", "2024-04-02", "2024-03-30"]),
+        }
+    )
+    criteria = {"reliability": {"weight": 100, "scale": "linear", "low": 0, "high": 1}}
+    card = by_id(evaluate(lines, receivables, None, 2024, config(criteria)).scorecard)
+    # A: 1 invoice on time + 1 of 2 deliveries on time = 2 of 3; B: 1 of 2 invoices.
+    assert card.loc["A", "on_time_share"] == pytest.approx(2 / 3)
+    assert card.loc["B", "on_time_share"] == pytest.approx(0.5)
+    assert card.loc["B", "score"] == 50.0
 
 
-def test_prune_simulation_from_hand(sales, receivables):
-    scorecard = evaluate(sales, receivables, None, 2024, config(guard_top_n=2))
-    freed = prune_simulation(scorecard)
-    assert freed["n_partners"] == 1  # C
-    assert freed["revenue"] == 200_000
-    assert freed["revenue_share"] == pytest.approx(200_000 / 1_900_000)
-    assert freed["gross_profit"] == -20_000  # dropping C would raise profit
-    assert freed["gross_profit_share"] == pytest.approx(-20_000 / 530_000)
+def test_too_little_activity_gives_no_grade(sales):
+    criteria = {
+        "sales": {"weight": 30, "scale": "linear", "low": 0, "high": 1},
+        "profitability": {
+            "weight": 70,
+            "scale": "linear",
+            "low": 0,
+            "high": 0.4,
+            "min_activity": 2,
+        },
+    }
+    result = evaluate(sales, None, None, 2024, config(criteria))
+    # Nobody has 2 lines in 2024, so no profitability points: a note, and the
+    # sales weight alone (30 of 30 scored) is enough for a grade.
+    assert result.scorecard["grade"].notna().all()
+    assert any(n.startswith("no_criterion_data:") for n in result.notes)
+    lines = pd.concat([sales, sales.iloc[[0]]], ignore_index=True)
+    result = evaluate(lines, None, None, 2024, config(criteria))
+    card = by_id(result.scorecard)
+    # Now A has 2 lines: profitability scored; B, C, D have 30 of 100 < 50 %.
+    assert card["grade"].notna().to_dict() == {
+        "A": True,
+        "B": False,
+        "C": False,
+        "D": False,
+    }
+    assert any(n.startswith("too_little_activity: 3 partners") for n in result.notes)
+
+
+def test_assessments_feed_the_non_financial_criteria(sales):
+    criteria = {
+        "market_influence": {"weight": 50, "scale": "linear", "low": 1, "high": 5},
+        "feedback": {"weight": 50, "scale": "linear", "low": 1, "high": 5},
+    }
+    scores = pd.DataFrame(
+        {
+            "partner_id": text(["A", "A", "B", "A"]),
+            "year": money([2024, 2024, 2024, 2023]),
+            "criterion": text(["market_influence", "feedback", "feedback", "feedback"]),
+            "score": money([5, 2, 3, 1]),
+        }
+    )
+    card = by_id(
+        evaluate(
+            sales, None, None, 2024, config(criteria), assessments=scores
+        ).scorecard
+    )
+    assert card.loc["A", "score"] == pytest.approx(62.5)  # (100 + 25) / 2
+    assert card.loc["B", "score"] == 50.0
+    assert pd.isna(card.loc["C", "score"])
+
+
+# ------------------------------------------------------------- workbook and log
+
+
+def test_decisions_round_trip_through_the_workbook(sales, master, tmp_path):
+    settings = config(SALES_ONLY, prune_overrides=["03"], **NARROW)
+    result = evaluate(sales, None, master, 2024, settings)
+    path = write_evaluation(
+        result,
+        tmp_path / "evaluation_2024.xlsx",
+        lang="ko",
+        created=dt.date(2024, 12, 31),
+    )
+    book = load_workbook(path)
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    column = header.index("결정") + 1
+    rules = sheet.data_validations.dataValidation
+    assert rules and rules[0].formula1 == '"유지,관찰,재협상,정리"'
+    rows = {sheet.cell(r, 1).value: r for r in range(2, 6)}
+    sheet.cell(rows["C"], column, "유지")
+    sheet.cell(rows["C"], column + 1, "only supplier of y")
+    sheet.cell(rows["B"], column, "renegotiate")
+    sheet.cell(rows["A"], column, "maybe")  # not a decision: left out
+    filled = tmp_path / "input" / "evaluation_2024_filled.xlsx"
+    filled.parent.mkdir()
+    book.save(filled)
+
+    assert decisions.is_decision_workbook(filled)
+    assert not decisions.is_decision_workbook(tmp_path / "nothing.xlsx")
+    read = decisions.read_all([filled])
+    assert read[["partner_id", "decision"]].values.tolist() == [
+        ["B", "renegotiate"],
+        ["C", "keep"],
+    ]
+    assert read["comment"].fillna("").tolist() == ["", "only supplier of y"]
+    state = tmp_path / "output" / ".state" / "decisions.csv"
+    log = decisions.update_log(state, read)
+    assert decisions.load_log(state)["decision"].tolist() == ["renegotiate", "keep"]
+    again = evaluate(sales, None, master, 2024, settings, decisions=log)
+    card = by_id(again.scorecard)
+    assert not card.loc["C", "is_prune_candidate"]
+    assert card.loc["C", "decision_comment"] == "only supplier of y"
+    # A later decision on the same partner and year replaces the earlier one.
+    later = read.iloc[[1]].assign(decision="prune")
+    assert decisions.update_log(state, later)["decision"].tolist() == [
+        "renegotiate",
+        "prune",
+    ]
+
+
+def test_scorecards_hold_only_the_partners_own_figures(sales, master, tmp_path):
+    result = evaluate(sales, None, master, 2024, config(SALES_ONLY, **NARROW))
+    paths = write_scorecards(
+        result, tmp_path, lang="en", created=dt.date(2024, 12, 31), limit=4
+    )
+    assert [p.name for p in paths] == [
+        "scorecard_2024_01.xlsx",
+        "scorecard_2024_04.xlsx",
+        "scorecard_2024_02.xlsx",
+        "scorecard_2024_03.xlsx",
+    ]
+    names = {"01": "에이", "02": "비", "03": "씨", "04": "디"}
+    for path in paths:
+        own = path.stem.rsplit("_", 1)[1]
+        cells = {
+            c.value
+            for row in load_workbook(path).worksheets[0].iter_rows()
+            for c in row
+            if c.value is not None
+        }
+        text_cells = " ".join(str(c) for c in cells)
+        for code, name in names.items():
+            if code != own:
+                assert name not in text_cells, (path.name, name)
+        assert "Rank" not in cells and 1_900_000 not in cells
+    first = load_workbook(paths[0]).worksheets[0]
+    assert first.cell(2, 2).value == 1_000_000  # its own revenue, not a share
+
+
+def expected_grades(revenue, previous, weights=(25, 10)):
+    """Score and grade per partner with only the sales (percentile) and growth
+    (bands) criteria scored, computed without pandas."""
+    shares = {p: max(v, 0.0) for p, v in revenue.items()}
+    ordered = sorted(shares.values())
+    n = len(ordered)
+    growth_bands = [(-float("inf"), 0), (-0.2, 25), (-0.05, 50), (0.05, 75), (0.2, 100)]
+    out = {}
+    for partner, value in shares.items():
+        below = bisect.bisect_left(ordered, value)
+        equal = bisect.bisect_right(ordered, value) - below
+        sales = 100 * (below + (equal + 1) / 2) / n
+        total, weight = weights[0] * sales, weights[0]
+        if previous.get(partner, 0) > 0:
+            change = revenue[partner] / previous[partner] - 1
+            growth = [p for t, p in growth_bands if change >= t][-1]
+            total, weight = total + weights[1] * growth, weight + weights[1]
+        score = round(total / weight, 2)
+        grade = next(
+            g for g, t in (("A", 80), ("B", 60), ("C", 40), ("D", 0)) if score >= t
+        )
+        out[partner] = (score, grade)
+    return out
+
+
+def expected_candidates(grades, revenue, last_month, items, top_n=10):
+    """Grade D or dormant (last line in June or before), unless a top-10 partner
+    or the only partner of an item."""
+    ranked = sorted(revenue.values(), reverse=True)
+    top = {p for p, v in revenue.items() if ranked.index(v) + 1 <= top_n}
+    sole = {next(iter(ps)) for ps in items.values() if len(ps) == 1}
+    hit = {p for p in revenue if grades[p][1] == "D" or last_month[p] <= 6}
+    return hit - top - sole
+
+
+# ------------------------------------------------------ real data: Calderdale 2021
+
+CALDERDALE = "uk-calderdale-spend"
+
+
+@pytest.fixture(scope="module")
+def calderdale(shared_data):
+    """(purchase lines read by ledgerflow, the CSV rows read by the csv module)."""
+    from ledgerflow.read import read_file
+    from ledgerflow.validate import load_table_schemas, validate_table
+
+    settings = load_defaults()
+    schemas = load_table_schemas()
+    frames, rows = [], []
+    for month in range(1, 13):
+        path = shared_data / CALDERDALE / f"2021-{month:02d}.csv"
+        read = read_file(path, settings)
+        assert [t.kind for t in read.tables] == ["purchases"]
+        validated = validate_table(read.tables[0], settings, schemas)
+        assert validated.rejected_rows == 0
+        frames.append(validated.used)
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows.extend(csv.DictReader(handle))
+    lines = pd.concat(frames, ignore_index=True)
+    empty_map = pd.DataFrame({"partner_code": [], "partner_id": []})
+    return supplier_ids(lines, empty_map), rows
+
+
+def test_calderdale_suppliers_2021(calderdale):
+    lines, rows = calderdale
+    assert len(lines) == len(rows) == 23_762
+    result = evaluate(lines, None, None, 2021, load_defaults(), side="supplier")
+    card = result.scorecard.set_index("partner_code")
+
+    # Independently: spend, last payment month and categories per Supplier ID.
+    spend, last_month, items = defaultdict(float), defaultdict(int), defaultdict(set)
+    for row in rows:
+        supplier = row["Supplier ID"]
+        spend[supplier] += float(row["Net Amount"])
+        last_month[supplier] = max(last_month[supplier], int(row["Date"][5:7]))
+        category = row[
+            "Procurement Classification: Council's Procurement Category Name"
+        ]
+        if category:
+            items[category].add(supplier)
+    spend = {k: round(v, 2) for k, v in spend.items()}
+    assert len(card) == len(spend) == 1_436
+    # Supplier side: only spend is scored (no dates promised, no 2020, no master).
+    grades = expected_grades(spend, {})
+    for supplier in ("S159221", "S1609", "S930", "Personal Budgets"):
+        score, grade = grades[supplier]
+        assert card.loc[supplier, "score"] == pytest.approx(score, abs=0.01)
+        assert card.loc[supplier, "grade"] == grade
+    assert (
+        card["grade"]
+        == pd.Series({k: g for k, (_, g) in grades.items()}).reindex(card.index)
+    ).all()
+    flagged = set(card.index[card["is_prune_candidate"].astype(bool)])
+    assert flagged == expected_candidates(grades, spend, last_month, items)
+    assert card.loc["Personal Budgets", "revenue"] == pytest.approx(
+        spend["Personal Budgets"]
+    )
+    assert any("supplier" in key for key in [result.side])
 
 
 # ------------------------------------------------------ real data: Online Retail
@@ -269,50 +633,27 @@ def test_online_retail_customer_month_with_cancellations(online_retail):
 
 
 @pytest.mark.slow
-def test_online_retail_grades_2011(online_retail):
+def test_online_retail_grades_and_flags_2011(online_retail):
     body, frame = online_retail
-    result = by_id(evaluate(frame, None, None, 2011, load_defaults()))
-
-    # Independently: with no cost and no receivables the score is the revenue
-    # percentile, 100 × average rank / n, graded A ≥ 80, B ≥ 60, C ≥ 40, else D.
-    revenue = revenue_by_loop(body, 2011)
-    ordered = sorted(revenue.values())
-    n = len(ordered)
-    assert len(result) == n
-
-    def expected(customer):
-        value = revenue[customer]
-        below = bisect.bisect_left(ordered, value)
-        equal = bisect.bisect_right(ordered, value) - below
-        score = 100 * (below + (equal + 1) / 2) / n
-        grade = next(
-            g
-            for g, t in (("A", 80), ("B", 60), ("C", 40), ("D", 0))
-            if round(score, 2) >= t
-        )
-        return score, grade
-
-    for customer in ["14646", "17841", "17779", "15781", "17448"]:
-        score, grade = expected(customer)
-        assert result.loc[customer, "score"] == pytest.approx(score, abs=0.01)
-        assert result.loc[customer, "grade"] == grade
-    assert result.loc["14646", "grade"] == "A" and result.loc["14646", "rank"] == 1
-    assert result.loc["17779", "grade"] == "C"
-    # 17448 ended 2011 with net returns (−4,287.63): grade D and a prune candidate.
-    assert result.loc["17448", "grade"] == "D"
-    assert result.loc["17448", "is_prune_candidate"]
-    assert result.loc["17448", "prune_reason"] == "grade_D"
-    assert result["is_prune_candidate"].sum() == (result["grade"] == "D").sum()
-
-
-def test_every_note_code_has_a_label(sales):
-    from ledgerflow import labels
-
-    notes = evaluate(sales.drop(columns="cost_amount"), None, None, 2024, config())
-    codes = {note.split(":", 1)[0] for note in notes.attrs["notes"]}
-    assert codes == {"no_cost_data", "no_margin_data", "no_payment_data"}
-    for code in codes:
-        assert labels.has("phrases", code), code
-    guard = evaluate(sales, None, None, 2024, config())["guard_reason"].dropna()
-    assert set(guard) == {"top_10_revenue"}
-    assert labels.has("rules", "top_10_revenue")
+    result = evaluate(frame, None, None, 2011, load_defaults())
+    card = by_id(result.scorecard)
+    revenue = {k: round(v, 2) for k, v in revenue_by_loop(body, 2011).items()}
+    previous = {k: round(v, 2) for k, v in revenue_by_loop(body, 2010).items()}
+    assert len(card) == len(revenue)
+    # No cost and no receivables: sales (25) and growth (10) are scored.
+    grades = expected_grades(revenue, previous)
+    for customer in ["14646", "17841", "17779", "15781", "17448", "12347"]:
+        score, grade = grades[customer]
+        assert card.loc[customer, "score"] == pytest.approx(score, abs=0.01)
+        assert card.loc[customer, "grade"] == grade
+    mismatched = sum(card.loc[c, "grade"] != g for c, (_, g) in grades.items())
+    assert mismatched == 0
+    last_month, items = defaultdict(int), defaultdict(set)
+    for _, stock, _, _, when, _, customer, _ in body:
+        if customer != "" and when.year == 2011:
+            key = str(int(customer))
+            last_month[key] = max(last_month[key], when.month)
+            items[str(stock)].add(key)
+    flagged = set(card.index[card["is_prune_candidate"].astype(bool)])
+    assert flagged == expected_candidates(grades, revenue, last_month, items)
+    assert card.loc["14646", "rank"] == 1 and card.loc["14646", "grade"] == "A"
