@@ -66,7 +66,11 @@ class Profitability:
     # Deeper views (issue 5); empty frames / NA figures when there is no data.
     aging: pd.DataFrame | None = None  # aging() at period.end
     payment: pd.DataFrame | None = None  # payment_behaviour() over the YTD
-    concentration: dict[str, Any] = field(default_factory=dict)  # of the YTD
+    concentration: dict[str, Any] = field(default_factory=dict)  # last 12 months
+    # Issue 5 in full (profitability_detail.Detail): six windows with cost-to-serve
+    # and contribution, growth, receivables and credit, lifecycle, monthly totals,
+    # Pareto; None only when profitability() was not asked for it.
+    detail: Any = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -150,31 +154,44 @@ def net_revenue(sales: pd.DataFrame) -> pd.Series:
 
 
 def line_cost(
-    sales: pd.DataFrame, revenue: pd.Series, config: dict | None
+    sales: pd.DataFrame,
+    revenue: pd.Series,
+    config: dict | None,
+    item_costs: pd.DataFrame | None = None,
 ) -> tuple[pd.Series, str]:
     """Cost of goods of each line and where it came from.
 
-    Rules:
+    Rules, in order:
     - cost_amount where the export has it (signed like the revenue: a return's cost
       comes back, so it is negative when the line's revenue is negative);
+    - else qty × unit_cost of the line's item_code in ``item_costs`` (an item cost
+      table with item_code and unit_cost), when given;
     - else revenue × (1 − default_margin) when [profitability] default_margin is set;
     - else NA: cost is never invented as 0.
-    The source is "cost_amount", "cost_amount+default_margin" (some lines filled by the
-    margin), "default_margin", or "none".
+    The source names each method used, joined by "+": "cost_amount", "item_costs",
+    "default_margin" (e.g. "cost_amount+default_margin"), or "none".
     """
     given = amount_column(sales, "cost_amount")
     given = given.mask((revenue < 0).fillna(False) & (given > 0).fillna(False), -given)
+    used = ["cost_amount"] if given.notna().any() else []
+    if item_costs is not None and len(item_costs) and "item_code" in sales:
+        table = item_costs.dropna(subset=["item_code", "unit_cost"])
+        table = table[~table["item_code"].astype("string").duplicated(keep="last")]
+        unit = pd.Series(
+            pd.to_numeric(table["unit_cost"], errors="coerce").to_numpy(),
+            index=table["item_code"].astype("string").to_numpy(),
+        )
+        unit_cost = sales["item_code"].astype("string").map(unit).astype(_AMOUNT)
+        by_item = (amount_column(sales, "qty") * unit_cost).astype(_AMOUNT)
+        filled = given.isna() & by_item.notna()
+        if filled.any():
+            used.append("item_costs")
+            given = given.fillna(by_item)
     margin = default_margin(config)
-    n_given = int(given.notna().sum())
-    if margin is None:
-        return given.rename("cost"), "cost_amount" if n_given else "none"
-    assumed = (revenue * (1.0 - margin)).astype(_AMOUNT)
-    cost = given.fillna(assumed).rename("cost")
-    if n_given == 0:
-        return cost, "default_margin"
-    if n_given == len(given):
-        return cost, "cost_amount"
-    return cost, "cost_amount+default_margin"
+    if margin is not None and given.isna().any():
+        used.append("default_margin")
+        given = given.fillna((revenue * (1.0 - margin)).astype(_AMOUNT))
+    return given.rename("cost"), "+".join(used) or "none"
 
 
 # --------------------------------------------------------------------- receivables
@@ -340,7 +357,10 @@ def _order(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def usable_lines(
-    sales: pd.DataFrame | None, config: dict | None, notes: list[str]
+    sales: pd.DataFrame | None,
+    config: dict | None,
+    notes: list[str],
+    item_costs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Sales lines reduced to partner_id, doc_no, doc_date, revenue and cost."""
     if sales is None or len(sales) == 0:
@@ -360,23 +380,8 @@ def usable_lines(
             "(assemble.attach_partner_ids)"
         )
     revenue = net_revenue(sales)
-    cost, source = line_cost(sales, revenue, config)
-    margin = default_margin(config)
-    if source == "none":
-        notes.append(
-            "no_cost_data: the sales lines carry no cost, so cost, gross profit and "
-            "gross margin are empty; set [profitability] default_margin to assume one"
-        )
-    elif source == "default_margin":
-        notes.append(
-            f"cost_from_default_margin: no cost column; cost = revenue × (1 − "
-            f"{margin:g}) from [profitability] default_margin"
-        )
-    elif source == "cost_amount+default_margin":
-        notes.append(
-            f"cost_partly_from_default_margin: {int(sales['cost_amount'].isna().sum())}"
-            f" lines had no cost; their cost = revenue × (1 − {margin:g})"
-        )
+    cost, source = line_cost(sales, revenue, config, item_costs)
+    notes.extend(cost_notes(sales, cost, source, config))
     lines = pd.DataFrame(
         {
             "partner_id": sales["partner_id"],
@@ -400,6 +405,43 @@ def usable_lines(
         lines["doc_no"] = pd.array(codes, dtype="Int64")
         lines["doc_no"] = lines["doc_no"].mask(lines["doc_no"] < 0)
     return lines
+
+
+def cost_notes(
+    sales: pd.DataFrame, cost: pd.Series, source: str, config: dict | None
+) -> list[str]:
+    """Notes saying where cost came from (see line_cost)."""
+    margin = default_margin(config)
+    parts = source.split("+")
+    notes = []
+    if source == "none":
+        notes.append(
+            "no_cost_data: the sales lines carry no cost, so cost, gross profit and "
+            "gross margin are empty; set [profitability] default_margin to assume one"
+        )
+    elif source == "default_margin":
+        notes.append(
+            f"cost_from_default_margin: no cost column; cost = revenue × (1 − "
+            f"{margin:g}) from [profitability] default_margin"
+        )
+    elif "default_margin" in parts:
+        filled = int(sales["cost_amount"].isna().sum()) if "cost_amount" in sales else 0
+        notes.append(
+            f"cost_partly_from_default_margin: {filled} lines had no cost; their "
+            f"cost = revenue × (1 − {margin:g})"
+        )
+    if "item_costs" in parts:
+        notes.append(
+            "cost_from_item_costs: lines without a cost amount are costed at "
+            "quantity × the unit cost of the item cost table"
+        )
+    missing = int(cost.isna().sum())
+    if source != "none" and missing:
+        notes.append(
+            f"cost_missing_lines: {missing} lines have no cost, so their partners' "
+            "cost and margin are empty"
+        )
+    return notes
 
 
 def _table(
@@ -473,6 +515,9 @@ def profitability(
     master: pd.DataFrame | None,
     period: Period,
     config: dict | None,
+    *,
+    costs: pd.DataFrame | None = None,
+    item_costs: pd.DataFrame | None = None,
 ) -> Profitability:
     """Per-partner profitability for ``period`` and for its year to date.
 
@@ -491,13 +536,31 @@ def profitability(
       partner that has none. A partner that owes money but bought nothing in the
       window still gets a row (revenue 0).
     - abc_class: A/B/C by cumulative share of the window's revenue (abc_class()).
+    - Invoices without a due date get one from the partner's payment terms in the
+      master (receivables_view.due_dates), and a note says how many.
+    - Cost comes from cost_amount, else ``item_costs`` (item_code, unit_cost), else
+      the default margin (line_cost).
     - Also returned: aging at period.end, payment behaviour over the year to date,
-      and the concentration of the year-to-date revenue.
+      the concentration of the last 12 months' revenue, and ``detail``
+      (profitability_detail.build_detail): the six windows with cost-to-serve from
+      ``costs`` (the canonical costs table: partner_id, cost_date, category,
+      amount), growth, receivables and credit, lifecycle, monthly totals, Pareto.
     """
+    # imported here: these modules build on the helpers of this one
+    from ledgerflow import profitability_detail, receivables_view
+
     notes: list[str] = []
-    lines = usable_lines(sales, config, notes)
+    lines = usable_lines(sales, config, notes, item_costs)
     position = None
     if has_receivables(receivables):
+        if "partner_id" not in receivables:
+            raise ValueError(
+                "receivables: no partner_id column; attach the master's IDs first "
+                "(assemble.attach_partner_ids)"
+            )
+        receivables = receivables.assign(
+            due_date=receivables_view.due_dates(receivables, master, config, notes)
+        )
         position = receivable_position(receivables, period.end, config)
         notes.extend(position.attrs.get("notes", []))
     else:
@@ -505,11 +568,19 @@ def profitability(
             "no_receivables: no receivables were given, so receivable balance and "
             "overdue amount are empty"
         )
+    if costs is not None and len(costs) and "partner_id" not in costs:
+        raise ValueError(
+            "costs: no partner_id column; attach the master's IDs first "
+            "(assemble.attach_partner_ids)"
+        )
     ids = pd.Index(lines["partner_id"].astype("category").cat.categories)
     ids = ids.astype("string")
     if position is not None:
         ids = ids.union(pd.Index(position["partner_id"].dropna().astype("string")))
-    identities = partner_identities(ids, master, sales, receivables)
+    if costs is not None and len(costs):
+        ids = ids.union(pd.Index(costs["partner_id"].dropna().astype("string")))
+    ids = ids.unique().sort_values()
+    identities = partner_identities(ids, master, sales, receivables, costs)
     cost_known = not any(n.startswith("no_cost_data") for n in notes)
     month, month_total = _table(
         lines, period.start, period.end, position, identities, cost_known
@@ -517,6 +588,20 @@ def profitability(
     ytd, ytd_total = _table(
         lines, period.year_start, period.end, position, identities, cost_known
     )
+    year_back = period.end - pd.DateOffset(months=12) + pd.Timedelta(days=1)
+    detail = profitability_detail.build_detail(
+        lines=lines,
+        receivables=receivables if position is not None else None,
+        costs=costs,
+        ids=ids,
+        identities=identities,
+        position=position,
+        payment=payment_behaviour(receivables, year_back, period.end, config),
+        master=master,
+        period=period,
+        config=config,
+    )
+    notes.extend(detail.notes)
     log.info(
         "profitability %s: %d partners in the month, %d year to date, revenue %.2f",
         period,
@@ -532,9 +617,8 @@ def profitability(
         notes,
         aging=aging(receivables, period.end, config),
         payment=payment_behaviour(receivables, period.year_start, period.end, config),
-        concentration=concentration(
-            ytd, int(setting(config, "profitability", "concentration_top_n", 10))
-        ),
+        concentration=detail.concentration,
+        detail=detail,
     )
 
 
