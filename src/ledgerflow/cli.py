@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ledgerflow import __version__
-from ledgerflow.errors import LedgerflowError
+from ledgerflow.errors import LedgerflowError, UsageError
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -40,8 +40,38 @@ def _load_flow_module(name: str):
     path = flows_dir() / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"ledgerflow_flows.{name}", path)
     module = importlib.util.module_from_spec(spec)
+    # Registered so Prefect can find the flow's file when it deploys it (serve).
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _with_task_runner(flow, workers: int, address: str | None):
+    """``flow`` on Prefect's Dask task runner for --workers / --dask-address.
+
+    Only the per-file read and validate tasks are submitted to the runner; the rest
+    of the flow runs in this process. Without either option the flow is unchanged
+    (one file after another, in this process).
+    """
+    if not workers and not address:
+        return flow
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:
+        raise UsageError(
+            "--workers and --dask-address need prefect-dask and dask.distributed; "
+            "install them with: pip install prefect-dask 'dask[distributed]'"
+        ) from exc
+    if address:
+        return flow.with_options(task_runner=DaskTaskRunner(address=address))
+    cluster = {
+        "n_workers": workers,
+        "threads_per_worker": 1,  # reading holds the GIL: processes, not threads
+        "processes": True,
+        "host": "127.0.0.1",  # a local cluster listens on loopback only
+        "dashboard_address": None,
+    }
+    return flow.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -64,15 +94,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_INCOMPLETE
 
+    if args.workers < 0:
+        raise UsageError(f"--workers {args.workers}: give 1 or more worker processes")
     _prefect_environment(Path(".ledgerflow"))
     flow_module = _load_flow_module("monthly_partner_report")
-    summary = flow_module.monthly_partner_report(
+    flow = _with_task_runner(
+        flow_module.monthly_partner_report, args.workers, args.dask_address
+    )
+    summary = flow(
         input_dir=str(input_dir),
         output_dir=str(output_dir),
         period=args.period,
         lang=args.lang,
         config_path=str(config_path) if config_path.exists() else None,
         archive=args.archive,
+        use_store=not args.no_store,
     )
     return _print_summary(summary, args.lang or load_config(config_path)["run"]["lang"])
 
@@ -250,6 +286,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--lang", choices=["ko", "en"], help="workbook labels (ko)")
     run.add_argument("--config", help="settings file (default: ./ledgerflow.toml)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="read and validate the files in parallel on a local Dask cluster of N "
+        "worker processes (default: one file after another in this process)",
+    )
+    run.add_argument(
+        "--dask-address",
+        metavar="tcp://HOST:PORT",
+        help="read and validate the files on this running Dask scheduler; its "
+        "workers must see the input and output folders at the same paths",
+    )
+    run.add_argument(
+        "--no-store",
+        action="store_true",
+        help="read every file again, neither taking unchanged files from the store "
+        "(output/.state/store) nor writing to it",
+    )
     run.add_argument(
         "--archive",
         action=argparse.BooleanOptionalAction,
