@@ -773,3 +773,16 @@ def test_shipped_defaults_agree_with_the_settings():
     shipped = load_defaults().get("insights", {})
     assert set(shipped) <= {spec.name for spec in fields(Settings)}
     assert settings({"insights": shipped}) == Settings()
+
+
+def test_sales_without_item_codes_give_empty_item_tables_not_a_crash():
+    """Summary exports (case 20: partner totals, no items) still get rhythm and
+    seasonality; the item tables are empty."""
+    rows = [
+        (p, f"D{i}", "2024-03-31", None, None, amount)
+        for i, (p, amount) in enumerate([("A", 12_500_000), ("B", 3_480_000)])
+    ]
+    result = run(rows, Period(2024, 3))
+    assert result.top_items.empty and result.top_groups.empty
+    assert result.lapsed_items.empty and result.suggestions.empty
+    assert sorted(result.rhythm["partner_code"]) == ["A", "B"]

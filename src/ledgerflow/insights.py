@@ -527,7 +527,9 @@ def top_purchases(data: _Data, cfg: Settings, key: str) -> pd.DataFrame:
         named = _named(out.rename(columns={"g": "i"}), data, item=False)
         named = named.rename(columns={"i": "item_group"})
         named["item_group"] = pd.array(
-            np.asarray(names)[out["g"].to_numpy()], dtype="string"
+            # int64 even when empty (an export without item codes has no groups)
+            np.asarray(names)[out["g"].to_numpy().astype(np.int64)],
+            dtype="string",
         )
     columns = COLUMNS["top_items" if key == "i" else "top_groups"]
     named["rank"] = named["rank"].astype("Int64")
