@@ -373,6 +373,7 @@ def measures(
     config: dict | None,
     costs: pd.DataFrame | None = None,
     notes: list[str] | None = None,
+    asof: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """The measured values of every partner active in ``year``, indexed by partner_id.
 
@@ -389,7 +390,8 @@ def measures(
       promised date) / (invoices due + lines with both dates);
     - credit risk: overdue / open receivable balance at the year's last day
       (0 when nothing is open); NA for a partner without receivables;
-    - months_dormant: whole calendar months from the last line up to the year end;
+    - months_dormant: whole calendar months from the last line up to the year end,
+      or up to ``asof`` when it falls earlier (a year still running);
     - is_sole_partner_of_item: the only partner with lines of some item in the year;
     - assessed_<criterion>: mean score of the year's assessments.
     """
@@ -412,7 +414,9 @@ def measures(
         payments = payment_counts(receivables, start, end, config or {})
         ids = ids.union(payments.index)
     out = pd.DataFrame(index=pd.Index(ids, name="partner_id", dtype="string"))
-    out["revenue"] = sums["revenue"].reindex(ids).fillna(0.0).astype(_F)
+    # Sums of cents carry float noise (1.4e-14 for a sale fully cancelled): rounded
+    # to 6 decimals so that equal revenues rank as ties.
+    out["revenue"] = sums["revenue"].reindex(ids).fillna(0.0).round(6).astype(_F)
     cost = sums["cost"].reindex(ids).astype(_F)
     out["n_lines"] = sums["n_lines"].reindex(ids).fillna(0).astype("Int64")
     out["n_documents"] = sums["n_documents"].reindex(ids).fillna(0).astype("Int64")
@@ -501,6 +505,8 @@ def measures(
     last = before_end.groupby("partner_id")["doc_date"].max().reindex(ids)
     first = every.groupby("partner_id")["doc_date"].min().reindex(ids)
     year_end = end - pd.Timedelta(days=1)
+    if asof is not None:
+        year_end = min(year_end, pd.Timestamp(asof))
     months = (year_end.year - last.dt.year) * 12 + (year_end.month - last.dt.month)
     out["months_dormant"] = months.astype("Int64")
     out["last_activity_date"] = last
@@ -722,7 +728,7 @@ def evaluate(
     if side == "supplier":
         receivables = None
     frame = measures(
-        sales, receivables, master, assessments, year, config, costs, notes
+        sales, receivables, master, assessments, year, config, costs, notes, asof
     )
     frame = frame.join(partner_identities(frame.index, master, sales, receivables))
 
