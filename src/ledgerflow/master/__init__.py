@@ -15,6 +15,7 @@ change watch), privacy (masking), build (build_master).
 from ledgerflow.master.build import build_master
 from ledgerflow.master.columns import (
     CHANGE_COLUMNS,
+    CHANGE_RISKS,
     CODE_MAP_COLUMNS,
     CONFLICT_COLUMNS,
     CONFLICT_FIELDS,
@@ -28,10 +29,17 @@ from ledgerflow.master.columns import (
     RegistryError,
 )
 from ledgerflow.master.ids import load_id_registry, save_id_registry
-from ledgerflow.master.privacy import has_rrn, mask_email, mask_phone, mask_rrn
+from ledgerflow.master.privacy import (
+    has_rrn,
+    mask_bank_account,
+    mask_email,
+    mask_phone,
+    mask_rrn,
+)
 
 __all__ = [
     "CHANGE_COLUMNS",
+    "CHANGE_RISKS",
     "CODE_MAP_COLUMNS",
     "CONFLICT_COLUMNS",
     "CONFLICT_FIELDS",
@@ -46,6 +54,7 @@ __all__ = [
     "build_master",
     "has_rrn",
     "load_id_registry",
+    "mask_bank_account",
     "mask_email",
     "mask_phone",
     "mask_rrn",

@@ -16,12 +16,18 @@ from ledgerflow.master.columns import (
     MATCH_RULES,
     REGISTRY_COLUMNS,
     TEXT_FIELDS,
+    WATCHED_FIELDS,
     MasterResult,
     empty_frame,
 )
-from ledgerflow.master.ids import assign_ids, identity_keys, registry_frame
+from ledgerflow.master.ids import (
+    assign_ids,
+    group_ids,
+    identity_keys,
+    registry_frame,
+)
 from ledgerflow.master.linking import link_records
-from ledgerflow.master.privacy import mask_frame
+from ledgerflow.master.privacy import bank_fingerprint, mask_bank_account, mask_frame
 from ledgerflow.master.provenance import (
     code_map_frame,
     finish_conflicts,
@@ -86,9 +92,13 @@ def build_master(
         records["phone"] = pd.Series(pd.NA, index=records.index, dtype="string")
         records["email"] = pd.Series(pd.NA, index=records.index, dtype="string")
     keys = match_keys(records)
+    # Numbers as matched: company numbers padded (a National Insurance number
+    # dropped), bank accounts shown by their last 4 digits from here on.
+    records["company_no"] = keys["company"]
+    records["bank_account"] = mask_bank_account(keys["bank"])
 
     # Link records into components, then name each component by a partner ID.
-    components = link_records(keys)
+    components = link_records(keys, settings)
     roots = [components.find(i) for i in range(len(records))]
     rec = records.assign(comp=roots)
     order = rec.groupby("comp")["input_order"].min()
@@ -113,6 +123,7 @@ def build_master(
 
     master = pd.DataFrame(index=order.index)
     master["partner_id"] = ids.reindex(master.index).astype("string")
+    master["branch_no"] = keys["branch"].groupby(rec["comp"], sort=False).first()
     master["partner_code"] = winners["partner_code"]
     master["partner_codes"] = join_unique(rec["partner_code"], rec["comp"])
     master["partner_name"] = winners["partner_name"]
@@ -166,7 +177,14 @@ def build_master(
     master = master.join(quality_frame(master, flags, config))
 
     master = mask_frame(master, [*TEXT_FIELDS, "partner_codes", "list_status"])
-    master = master.reset_index(drop=True)[MASTER_COLUMNS]
+    master["group_id"] = group_ids(master)
+    banks = keys["bank"].groupby(rec["comp"], sort=False).first()
+    snapshot = master.assign(bank_account_hash=banks.map(bank_fingerprint))
+    snapshot = snapshot.set_index("partner_id")[[*WATCHED_FIELDS, "bank_account_hash"]]
+    shown = MASTER_COLUMNS
+    if not contacts:
+        shown = [c for c in MASTER_COLUMNS if c not in ("phone", "email")]
+    master = master.reset_index(drop=True)[shown]
     master = master.sort_values("partner_id", kind="stable").reset_index(drop=True)
 
     result = MasterResult(
@@ -174,8 +192,8 @@ def build_master(
         code_map=code_map_frame(rec, ids),
         links=link_frame(rec, ids, components),
         conflicts=finish_conflicts(conflicts, ids),
-        registry=registry_frame(identity, ids, master, previous_ids),
-        changes=change_watch(master, ids, matched_by, previous_ids),
+        registry=registry_frame(identity, ids, snapshot, previous_ids),
+        changes=change_watch(snapshot, ids, matched_by, previous_ids),
     )
     counts = result.master["match_rule"].value_counts().to_dict()
     log.info(

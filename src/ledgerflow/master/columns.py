@@ -15,12 +15,15 @@ from ledgerflow.tables import PARTNERS
 
 MASTER_COLUMNS = [
     "partner_id",
+    "group_id",
     "partner_code",
     "partner_codes",
     "partner_name",
     "brn",
+    "branch_no",
     "brn_status",
     "business_kind",
+    "company_no",
     "representative",
     "business_type",
     "business_item",
@@ -31,6 +34,7 @@ MASTER_COLUMNS = [
     "size",
     "phone",
     "email",
+    "bank_account",
     "tags",
     "payment_terms",
     "credit_limit",
@@ -58,9 +62,10 @@ LINK_COLUMNS = [
     "partner_name",
     "brn",
     "match_rule",
+    "match_score",
 ]
 CONFLICT_COLUMNS = ["partner_id", "field", "values", "n_values", "sources"]
-CHANGE_COLUMNS = ["partner_id", "field", "previous", "current", "matched_by"]
+CHANGE_COLUMNS = ["partner_id", "field", "previous", "current", "matched_by", "risk"]
 REGISTRY_COLUMNS = [
     "partner_id",
     "key_type",
@@ -69,10 +74,23 @@ REGISTRY_COLUMNS = [
     "representative",
     "address",
     "brn",
+    "bank_account",
+    "bank_account_hash",
 ]
+# Registry columns a registry written before they existed may lack (read as blank).
+REGISTRY_OPTIONAL = ["bank_account", "bank_account_hash"]
 
 # How a partner record was formed, strongest first; "single": one source record.
-MATCH_RULES = ("brn", "code", "name_region", "name_phone", "name", "single")
+MATCH_RULES = (
+    "brn",
+    "company_no",
+    "code",
+    "name_region",
+    "name_phone",
+    "name",
+    "fuzzy_name",
+    "single",
+)
 # Quality issue codes with the points each one costs (out of 100).
 QUALITY_WEIGHTS = {
     "brn_missing": 30,
@@ -94,12 +112,24 @@ CONFLICT_FIELDS = [
     "address",
     "phone",
     "email",
+    "bank_account",
+    "company_no",
     "business_type",
     "business_item",
     "region",
 ]
 # Fields of the registry compared with the current master (risk signals).
-WATCHED_FIELDS = ["partner_name", "representative", "address", "brn"]
+WATCHED_FIELDS = ["partner_name", "representative", "address", "brn", "bank_account"]
+# Risk codes of the change watch: <field>_changed, and a BRN that reappears under
+# another name (CHANGE_COLUMNS.risk).
+CHANGE_RISKS = (
+    "partner_name_changed",
+    "representative_changed",
+    "address_changed",
+    "brn_changed",
+    "bank_account_changed",
+    "brn_other_name",
+)
 
 
 class RegistryError(LedgerflowError, ValueError):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ledgerflow.master.columns import (
     REGISTRY_COLUMNS,
-    WATCHED_FIELDS,
+    REGISTRY_OPTIONAL,
     MasterResult,
     RegistryError,
     empty_frame,
@@ -29,6 +29,8 @@ from ledgerflow.master.privacy import has_rrn, mask_frame
 log = logging.getLogger(__name__)
 
 _ID_PATTERN = re.compile(r"^P(\d+)$")
+# Key types of the registry, strongest first.
+_PRIORITY = {"brn": 0, "company_no": 1, "code": 2, "name": 3}
 
 
 def _code_key(code: str) -> str:
@@ -39,15 +41,24 @@ def _code_key(code: str) -> str:
 
 
 def identity_keys(records: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
-    """Registry keys of each component: valid BRNs, codes, name|region|BRN digits.
+    """Registry keys of each component: BRNs, company numbers, codes, names.
 
-    ``priority`` orders them when a previous ID is looked up: a BRN beats a code,
-    which beats a name.
+    A BRN key is the ten digits, with "/" and the 종사업장번호 for a place of
+    business other than the head office; a name key is name|region|BRN digits.
+    ``priority`` orders them when a previous ID is looked up: a BRN beats a company
+    number, which beats a code, which beats a name.
     """
     comp = records["comp"]
     parts = []
-    brn = keys["brn_full"].dropna()
+    place = keys["brn_branch"].str.removesuffix("/").str.removesuffix("/0000")
+    brn = place.dropna()
     parts.append(pd.DataFrame({"comp": comp[brn.index], "key_type": "brn", "key": brn}))
+    company = keys["company"].dropna()
+    parts.append(
+        pd.DataFrame(
+            {"comp": comp[company.index], "key_type": "company_no", "key": company}
+        )
+    )
     code = keys["code"].dropna()
     parts.append(
         pd.DataFrame(
@@ -60,14 +71,14 @@ def identity_keys(records: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
         + "|"
         + keys.loc[name.index, "region"].fillna("")
         + "|"
-        + keys.loc[name.index, "brn_known"].fillna("")
+        + keys.loc[name.index, "brn_known"].fillna("").str.removesuffix("/")
     )
     parts.append(
         pd.DataFrame({"comp": comp[name.index], "key_type": "name", "key": name_key})
     )
     out = pd.concat(parts, ignore_index=True).drop_duplicates()
     out["key"] = out["key"].astype("string")
-    out["priority"] = out["key_type"].map({"brn": 0, "code": 1, "name": 2})
+    out["priority"] = out["key_type"].map(_PRIORITY).astype("int64")
     return out
 
 
@@ -105,7 +116,7 @@ def assign_ids(
                 ["priority", "n_keys", "order", "partner_id"],
                 ascending=[True, False, True, True],
             )
-            types = {0: "brn", 1: "code", 2: "name"}
+            types = {rank: kind for kind, rank in _PRIORITY.items()}
             taken: set[str] = set()
             for comp, pid, priority in scored[
                 ["comp", "partner_id", "priority"]
@@ -148,6 +159,9 @@ def load_id_registry(path: Path) -> pd.DataFrame | None:
             f"{path}: not a partner-ID registry ({e}); restore it from the last run's "
             "output or delete it to issue new IDs"
         ) from e
+    for column in REGISTRY_OPTIONAL:
+        if column not in frame.columns:
+            frame[column] = ""
     missing = [c for c in REGISTRY_COLUMNS if c not in frame.columns]
     if missing:
         raise RegistryError(
@@ -195,12 +209,15 @@ def save_id_registry(master_result: MasterResult, path: Path) -> None:
 def registry_frame(
     identity: pd.DataFrame,
     ids: pd.Series,
-    master: pd.DataFrame,
+    snapshot: pd.DataFrame,
     previous: pd.DataFrame | None,
 ) -> pd.DataFrame:
-    """This run's keys with a snapshot of the watched fields, plus absent partners."""
+    """This run's keys with a snapshot of the watched fields, plus absent partners.
+
+    ``snapshot``: per partner_id, the watched fields as the master shows them plus
+    bank_account_hash (privacy.bank_fingerprint), what the next run compares.
+    """
     current = identity.assign(partner_id=identity["comp"].map(ids))
-    snapshot = master.set_index("partner_id")[WATCHED_FIELDS]
     current = current.join(snapshot, on="partner_id")
     current = current[REGISTRY_COLUMNS]
     parts = [current]
@@ -213,3 +230,28 @@ def registry_frame(
     out = out.sort_values(["partner_id", "key_type", "key"], kind="stable")
     out = mask_frame(out, ["key", "partner_name", "representative", "address", "brn"])
     return out.reset_index(drop=True)
+
+
+def group_ids(master: pd.DataFrame) -> pd.Series:
+    """group_id: the partner_id of the head office of each partner's BRN.
+
+    Rules: the places of business of one valid BRN (종사업장번호) are separate
+    partners, each with its own ID, address and contacts, since invoices and
+    deliveries go to a place; they share a group_id so that reports can add them up
+    per company. The group's ID is the head office's (branch "0000", or no branch
+    number), the lowest such ID if several, else the lowest ID of the group.
+    Partners without a valid BRN are a group of their own (group_id = partner_id).
+    """
+    valid = master["brn_status"] == "valid"
+    frame = pd.DataFrame(
+        {
+            "brn": master["brn"].where(valid),
+            "branch": master["branch_no"].fillna("0000"),
+            "pid": master["partner_id"],
+        }
+    ).dropna(subset=["brn"])
+    frame["head"] = frame["branch"] != "0000"  # False sorts first: head offices
+    frame = frame.sort_values(["brn", "head", "pid"], kind="stable")
+    first = frame.drop_duplicates("brn").set_index("brn")["pid"]
+    group = master["brn"].where(valid).map(first.to_dict()).astype("string")
+    return group.fillna(master["partner_id"].astype("string"))

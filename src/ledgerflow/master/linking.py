@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ledgerflow.master.fuzzy import link_fuzzy
+
 
 class Components:
     """Union-find over records that refuses to join incompatible BRNs.
@@ -20,6 +22,8 @@ class Components:
         self.known = [k or "" for k in known]
         self.rule: list[str | None] = [None] * n
         self.rules: dict[int, set[str]] = {}
+        # Record -> score of the fuzzy name match that attached it (0-100).
+        self.scores: dict[int, float] = {}
 
     def find(self, item: int) -> int:
         parent = self.parent
@@ -156,14 +160,46 @@ class Components:
                     self.union(fits[0], member, "name")
 
 
-def link_records(keys: pd.DataFrame) -> Components:
-    """Link records in the order of issue 4: BRN, code, name + region/phone, name."""
+def link_branches(components: Components, keys: pd.DataFrame) -> None:
+    """A BRN without a branch number joins that BRN's head office, if listed.
+
+    Without a head office ("0000") it joins the number's only place of business;
+    with several places and no head office it stays apart (the code or name steps
+    may still place it).
+    """
+    full, branch = keys["brn_full"], keys["branch"]
+    unknown = full.notna() & branch.isna()
+    known = full.notna() & branch.notna()
+    if not (unknown.any() and known.any()):
+        return
+    places = pd.DataFrame({"brn": full[known], "branch": branch[known]})
+    places = places.rename_axis("position").reset_index()
+    places = places.drop_duplicates(["brn", "branch"])
+    n_places = places.groupby("brn")["branch"].transform("size")
+    head = places[places["branch"] == "0000"].set_index("brn")["position"]
+    only = places[n_places == 1].set_index("brn")["position"]
+    target = head.combine_first(only)
+    for position, number in full[unknown].items():
+        if number in target.index:
+            components.union(int(target[number]), int(position), "brn")
+
+
+def link_records(keys: pd.DataFrame, fuzzy: dict | None = None) -> Components:
+    """Link records in the order of issue 4, strongest first.
+
+    BRN and place of business, company number, code, name + region, name + phone,
+    a bare name, then (``fuzzy`` settings, see fuzzy.link_fuzzy) similar names.
+    """
     components = Components(
         keys["brn_known"].astype(object).where(keys["brn_known"].notna(), None).tolist()
     )
-    components.link_groups(keys["brn_full"], "brn")
+    components.link_groups(keys["brn_branch"], "brn")
+    link_branches(components, keys)
+    components.link_groups(keys["company"], "company_no")
     components.link_groups(keys["code"], "code")
     components.link_groups(keys["name"] + "\x1f" + keys["region"], "name_region")
     components.link_groups(keys["name"] + "\x1f" + keys["phone"], "name_phone")
     components.link_bare_names(keys)
+    if fuzzy is not None:
+        link_fuzzy(components, keys, fuzzy)
     return components

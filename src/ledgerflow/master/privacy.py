@@ -7,6 +7,7 @@ master only; shared workbooks use the mask_* helpers or leave them out.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -79,6 +80,33 @@ def mask_email(values):
     Takes a str (or None) or a Series.
     """
     return _map_text(values, _mask_email_text)
+
+
+def _mask_bank_text(text: str) -> str:
+    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", text))
+    return "****" + digits[-4:] if len(digits) > 4 else "****"
+
+
+def mask_bank_account(values):
+    """A bank account shown by its last 4 digits only: 123-456-789012 -> ****9012.
+
+    Every workbook shows accounts this way, the internal master too: enough to
+    recognise an account on the phone, not enough to pay into it. Takes a str (or
+    None) or a Series.
+    """
+    return _map_text(values, _mask_bank_text)
+
+
+def bank_fingerprint(digits: str | None) -> str | None:
+    """What the registry keeps of an account: a SHA-256 of its digits, not them.
+
+    Enough to tell next month whether the account changed. The registry is
+    internal state; a fingerprint of a short number can be guessed by trying every
+    number, so keep the .state folder as private as the inputs.
+    """
+    if digits is None or digits is pd.NA:
+        return None
+    return "sha256:" + hashlib.sha256(str(digits).encode("ascii")).hexdigest()[:32]
 
 
 def _map_text(values, function):

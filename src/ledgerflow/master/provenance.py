@@ -49,6 +49,7 @@ def value_conflicts(rec: pd.DataFrame, keys: pd.DataFrame, fields: list[str]):
         "brn": keys["brn_full"].fillna(keys["brn_digits"]),
         "phone": keys["phone"],
         "region": keys["region"],
+        "bank_account": keys["bank"],
     }
     rows = []
     for name in fields:
@@ -162,6 +163,9 @@ def link_frame(rec: pd.DataFrame, ids: pd.Series, components: Components):
             "partner_name": rec["partner_name"],
             "brn": rec["brn"],
             "match_rule": pd.Series(rules, index=rec.index, dtype="string"),
+            "match_score": pd.Series(components.scores, dtype="Float64").reindex(
+                rec.index
+            ),
             "input_order": rec["input_order"],
         }
     )

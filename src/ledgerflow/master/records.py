@@ -6,6 +6,9 @@ one frame of records ordered newest first; match_keys derives what linking compa
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +19,12 @@ from ledgerflow.names import normalise_names, phone_keys, regions_of
 from ledgerflow.tables import ORIGIN_COLUMNS, PARTNERS
 
 _KIND_RANK = {"receivables": 0, "sales": 1, "partners": 2}
+_NOT_DIGIT = re.compile(r"\D")
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+# UK company numbers: 8 digits, or two letters (SC, NI, OC ...) and 6 digits.
+_UK_PREFIXED = re.compile(r"^([A-Z]{2})(\d{1,6})$")
+# A UK National Insurance number (a person, not a company): AB123456C.
+_NINO = re.compile(r"^[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]$")
 
 
 def clean_text(values: pd.Series) -> pd.Series:
@@ -149,4 +158,74 @@ def match_keys(records: pd.DataFrame) -> pd.DataFrame:
     partial = keys["brn_status"] == "partial"
     leading = keys["brn_digits"].str.extract(r"^(\d+)", expand=False)
     keys["brn_known"] = keys["brn_full"].fillna(leading.where(partial))
+
+    # Places of business: a valid BRN is known with its branch ("/" + 4 digits, or
+    # "/" alone when the branch is unknown, which fits any branch of the number).
+    keys["branch"] = branch_numbers(records["branch_no"], records["source_file"])
+    branch = keys["branch"].fillna("")
+    keys["brn_branch"] = keys["brn_full"] + "/" + branch
+    keys["brn_known"] = keys["brn_branch"].fillna(keys["brn_known"])
+    keys["company"] = company_numbers(records["company_no"])
+    keys["bank"] = bank_digits(records["bank_account"])
     return keys
+
+
+def _map_distinct(values: pd.Series, function) -> pd.Series:
+    if values.empty:
+        return pd.Series([], index=values.index, dtype="string")
+    uniques = pd.unique(values.dropna().to_numpy(dtype=object)).tolist()
+    return values.map({v: function(str(v)) for v in uniques}).astype("string")
+
+
+def _branch(text: str) -> str | None:
+    digits = _NOT_DIGIT.sub("", unicodedata.normalize("NFKC", text))
+    return digits.zfill(4) if digits else None
+
+
+def branch_numbers(values: pd.Series, files: pd.Series) -> pd.Series:
+    """종사업장번호 as 4 digits; "0000" for the head office, NA when unknown.
+
+    Rules: digits only, zero-padded to 4 ("1" -> "0001"). A file that gives a branch
+    number for any row lists places of business, so its blank rows are the head
+    office (주사업장, "0000"); a file that gives none leaves the branch unknown.
+    """
+    branch = _map_distinct(values, _branch)
+    if branch.isna().all():
+        return branch
+    with_branches = files.where(branch.notna()).dropna().unique()
+    return branch.mask(branch.isna() & files.isin(with_branches), "0000")
+
+
+def _company(text: str) -> str | None:
+    folded = _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).upper())
+    if not folded or _NINO.match(folded):
+        return None
+    if folded.isdigit():
+        # UK numbers lose their leading zeros in spreadsheets: 1234567 = 01234567.
+        return folded.zfill(8) if len(folded) <= 8 else folded
+    prefixed = _UK_PREFIXED.match(folded)
+    if prefixed:
+        return prefixed.group(1) + prefixed.group(2).zfill(6)
+    return folded
+
+
+def company_numbers(values: pd.Series) -> pd.Series:
+    """Company registration numbers as match keys (UK: 8 characters; others kept).
+
+    Rules: NFKC, upper case, spaces and punctuation dropped; all digits and at most 8
+    of them -> zero-padded to 8 (Companies House numbers that lost their leading
+    zero: 1234567 -> 01234567); two letters and up to 6 digits -> the digits padded
+    to 6 (SC55775 -> SC055775); longer numbers (법인등록번호, 13 digits) kept. A
+    National Insurance number (AB123456C) is a person's, not a company's: no key.
+    """
+    return _map_distinct(values, _company)
+
+
+def _bank(text: str) -> str | None:
+    digits = _NOT_DIGIT.sub("", unicodedata.normalize("NFKC", text))
+    return digits if len(digits) >= 6 else None
+
+
+def bank_digits(values: pd.Series) -> pd.Series:
+    """The digits of a bank account number; NA under 6 digits (not an account)."""
+    return _map_distinct(values, _bank)
