@@ -424,3 +424,27 @@ def test_calderdale_company_numbers_join_a_register_with_eight_digits(
     assert "fuzzy_name" not in set(result.links["match_rule"])
     for frame_out in (result.master, result.links, result.conflicts):
         assert "393272" not in frame_out.astype("string").to_csv()
+
+
+def test_a_partner_list_with_branch_and_account_columns_is_read(tmp_path: Path):
+    import openpyxl
+
+    from ledgerflow.config import load_config
+    from ledgerflow.read import read_file
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(
+        ["거래처코드", "거래처명", "사업자등록번호", "종사업장번호", "계좌번호"]
+    )
+    sheet.append(["H", "(주)가나", BRN_A, None, "110-123-456789"])
+    sheet.append(["B1", "(주)가나 부산지점", BRN_A, "0001", "333-22-111111"])
+    path = tmp_path / "거래처.xlsx"
+    book.save(path)
+    read = read_file(path, load_config(None))
+    frame = read.tables[0].frame
+    assert frame["branch_no"].fillna("-").tolist() == ["-", "0001"]
+    result = build_master(frame, NONE, NONE, None, {})
+    assert result.master["branch_no"].tolist() == ["0000", "0001"]
+    assert result.master["bank_account"].tolist() == ["****6789", "****1111"]
+    assert result.master["group_id"].tolist() == ["P000001", "P000001"]
