@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from ledgerflow import (
     assemble,
@@ -30,6 +31,7 @@ from ledgerflow import (
     runinfo,
     runlock,
     schedule,
+    store,
     validate,
 )
 from ledgerflow.config import load_config
@@ -37,15 +39,11 @@ from ledgerflow.config import load_config
 # ----------------------------------------------------------------------------- Extract
 
 
-@task(name="read-file", cache_policy=NO_CACHE)
-def read_file(path: Path, config: dict):
-    return read.read_file(path, config)
-
-
-@task(name="validate-file", cache_policy=NO_CACHE)
-def validate_file(file_read, config: dict, schemas: dict):
-    results = [validate.validate_table(t, config, schemas) for t in file_read.tables]
-    return assemble.account_file(file_read, results)
+@task(name="read-validate-file", cache_policy=NO_CACHE)
+def read_validate_file(path: Path, config: dict, schemas: dict, kept):
+    # From the store when it holds these bytes under these rules, else read (the
+    # store's key is the content's SHA-256, so a file corrected in place is re-read).
+    return store.read_validated(path, config, schemas, kept)
 
 
 # --------------------------------------------------------------------------- Transform
@@ -58,8 +56,10 @@ def build_master(partners, sales, receivables, registry_path: Path, config: dict
 
 
 @task(name="profitability", cache_policy=NO_CACHE)
-def profitability(sales, receivables, master_frame, period, config: dict):
-    return metrics.profitability(sales, receivables, master_frame, period, config)
+def profitability(sales, receivables, master_frame, period, config: dict, costs=None):
+    return metrics.profitability(
+        sales, receivables, master_frame, period, config, costs=costs
+    )
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
@@ -92,7 +92,13 @@ def share_run(summary, out_dir, written, profit, n_partners, config, lang) -> di
     )
 
 
-@flow(name="monthly-partner-report", log_prints=False)
+# One file after another by default; `ledgerflow run --workers N` or --dask-address
+# swap in Prefect's DaskTaskRunner (cli.py), which reads files in parallel.
+@flow(
+    name="monthly-partner-report",
+    log_prints=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=1),
+)
 def monthly_partner_report(
     input_dir: str = "input",
     output_dir: str = "output",
@@ -100,18 +106,22 @@ def monthly_partner_report(
     lang: str | None = None,
     config_path: str | None = None,
     archive: bool | None = None,
+    use_store: bool = True,
 ) -> dict:
     """Read every export in input_dir and write the month's workbooks and run.json.
 
     period "scheduled": the month before the run's scheduled start (schedule.py).
     The output folder's run lock is held throughout (runlock.py); archive (None =
     the config's archive.run) moves the inputs read out of input_dir at the end.
+    use_store False reads every file again, without the store (store.py).
     """
     config = load_config(Path(config_path) if config_path else None)
     period = schedule.resolve_period(period, config)
     state_dir = Path(output_dir) / ".state"
     with runlock.run_lock(state_dir, config["schedule"]["lock_wait_seconds"]):
-        summary = report_month(input_dir, output_dir, period, lang, config_path)
+        summary = report_month(
+            input_dir, output_dir, period, lang, config_path, use_store
+        )
         if config["archive"]["run"] if archive is None else archive:
             archive_inputs(summary, input_dir)
     return summary
@@ -123,6 +133,7 @@ def report_month(
     period: str | None,
     lang: str | None,
     config_path: str | None,
+    use_store: bool = True,
 ) -> dict:
     """The body of the flow: read, validate, master, metrics, workbooks, run.json."""
     logger = get_run_logger()
@@ -136,17 +147,31 @@ def report_month(
     decided = [p for p in paths if decisions.is_decision_workbook(p)]
     paths = [p for p in paths if p not in decided]
     logger.info("input %s: %d files to read", input_dir, len(paths))
-    file_reads = [read_file(p, config) for p in paths]
+    schemas = validate.load_table_schemas()
+    kept = store.open_store(config, Path(output_dir)) if use_store else None
+    # Absolute paths: Dask workers may run in another working folder.
+    futures = [
+        read_validate_file.submit(p.absolute(), config, schemas, kept) for p in paths
+    ]
+    loaded = [future.result() for future in futures]
+    outcomes = [outcome for outcome, _ in loaded]
+    logger.info(
+        "input %s: %d of %d files taken from the store",
+        input_dir,
+        sum(from_store for _, from_store in loaded),
+        len(loaded),
+    )
+    # "read" is reading and validating (or taking from the store); "validate" is
+    # what is left: combining the files' tables.
     timings["read"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    schemas = validate.load_table_schemas()
-    outcomes = [validate_file(f, config, schemas) for f in file_reads]
     sales = assemble.combine(outcomes, "sales_lines")
     receivables = assemble.combine(outcomes, "receivables")
     partners = assemble.combine(outcomes, "partners")
     purchases = assemble.combine(outcomes, "purchases")
     assessments = assemble.combine(outcomes, "assessments")
+    costs = assemble.combine(outcomes, "costs")
     timings["validate"] = time.perf_counter() - mark
 
     dated = sales if len(sales) else purchases
@@ -163,11 +188,14 @@ def report_month(
     sales = assemble.attach_partner_ids(sales, result.code_map)
     receivables = assemble.attach_partner_ids(receivables, result.code_map)
     assessments = assemble.attach_partner_ids(assessments, result.code_map)
+    costs = assemble.attach_partner_ids(costs, result.code_map)
     purchases = evaluation.supplier_ids(purchases, result.code_map)
     timings["master"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    profit = profitability(sales, receivables, result.master, chosen, config)
+    profit = profitability(
+        sales, receivables, result.master, chosen, config, costs=costs
+    )
     state = out_dir / ".state"
     decision_log = decisions.update_log(
         state / "decisions.csv", decisions.read_all(decided)

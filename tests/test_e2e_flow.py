@@ -27,10 +27,16 @@ def flow(prefect_harness):
     return _load_flow_module("monthly_partner_report").monthly_partner_report
 
 
-def _sheet_rows(path: Path, sheet_index: int = 0) -> tuple[list, list[tuple]]:
-    """Header and data rows of a sheet, stopping at the first blank row."""
+def _sheet_rows(path: Path, sheet_index: int | str = 0) -> tuple[list, list[tuple]]:
+    """Header and data rows of a sheet (by position or name), stopping at the first
+    blank row."""
     book = openpyxl.load_workbook(path, read_only=True)
-    rows = list(book.worksheets[sheet_index].iter_rows(values_only=True))
+    sheet = (
+        book[sheet_index]
+        if isinstance(sheet_index, str)
+        else book.worksheets[sheet_index]
+    )
+    rows = list(sheet.iter_rows(values_only=True))
     book.close()
     header, body = list(rows[0]), []
     for row in rows[1:]:
@@ -105,7 +111,7 @@ def test_demo_month_revenue_reconciles_with_the_sales_export(demo_run):
     # data_only: the total row's formulas are read through their cached results,
     # as any viewer that does not recalculate would show them.
     book = openpyxl.load_workbook(out / f"profitability_{period}.xlsx", data_only=True)
-    sheet = book.worksheets[0]
+    sheet = book[f"Month {period}"]  # the summary sheet comes first
     rows = list(sheet.iter_rows(values_only=True))
     names = list(rows[0])
     revenue = names.index("Revenue")
@@ -214,7 +220,7 @@ def test_retail_customer_revenue_in_a_month(retail_run, retail_rows):
         expected += r[col["Quantity"]] * r[col["UnitPrice"]]
 
     header_out, rows = _sheet_rows(
-        base / "output" / "2011-12" / "profitability_2011-12.xlsx"
+        base / "output" / "2011-12" / "profitability_2011-12.xlsx", "Month 2011-12"
     )
     code, revenue = header_out.index("Partner code"), header_out.index("Revenue")
     (row,) = [r for r in rows if r[code] == "17841"]
@@ -272,7 +278,7 @@ def test_ibm_receivables_overdue_of_one_customer(flow, shared_data, tmp_path):
     )
     assert summary["period_reason"] == "period_requested"
     header, rows = _sheet_rows(
-        tmp_path / "out" / "2012-12" / "profitability_2012-12.xlsx"
+        tmp_path / "out" / "2012-12" / "profitability_2012-12.xlsx", "Month 2012-12"
     )
     code = header.index("Partner code")
     (row,) = [r for r in rows if r[code] == "8102-ABPKQ"]

@@ -420,8 +420,9 @@ def _growth(arrays, totals, matrix_12m, ids, identities):
     frame["contribution_ytd_prev_year"] = arrays["ytd_prev_year"]["contribution_amount"]
     frame["trend_12m"] = pw.trend(matrix_12m)
     keep = (frame["revenue_last_12m"] != 0) | (frame["revenue_last_12m_prev_year"] != 0)
-    for key in ("revenue_ytd_prev_year", "contribution_ytd", "contribution_ytd_prev_year"):
+    for key in ("revenue_ytd_prev_year", "contribution_ytd"):
         keep |= frame[key].fillna(0) != 0
+    keep |= frame["contribution_ytd_prev_year"].fillna(0) != 0
     frame = frame[keep.to_numpy()].astype(_AMOUNT)
     frame = frame.mask(frame.isna())
     frame = frame.join(identities.reindex(frame.index))

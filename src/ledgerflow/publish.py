@@ -14,6 +14,7 @@ from ledgerflow.evaluation import Evaluation
 from ledgerflow.period import Period
 from ledgerflow.report import evaluation as evaluation_report
 from ledgerflow.report import outputs
+from ledgerflow.report import profitability as profitability_report
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +55,13 @@ def write_all(
         links=master_result.links,
         changes=master_result.changes,
     )
-    outputs.write_profitability(
-        profitability.month,
-        profitability.ytd,
-        profitability.month_total,
-        profitability.ytd_total,
-        [f"{period_reason}: {period}", *profitability.notes],
+    profitability_report.write_profitability_workbook(
+        profitability,
         paths[1],
         lang=lang,
         period=period,
         created=created,
+        period_reason=period_reason,
     )
     evaluation_report.write_evaluation(evaluation, paths[2], lang=lang, created=created)
     limit = int(evaluation.scorecard.attrs.get("scorecard_partners", 20))

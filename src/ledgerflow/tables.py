@@ -78,12 +78,17 @@ PURCHASES = [c for c in SALES_LINES if c != "cost_amount"]
 # fit, feedback ...), one row per partner, year and criterion.
 ASSESSMENTS = ["partner_code", "partner_name", "year", "criterion", "score"]
 
+# Costs booked to a partner outside the sales lines (freight, fees, discounts and
+# rebates, ...), one row per booking; they make up the cost to serve.
+COSTS = ["partner_code", "partner_name", "cost_date", "category", "amount", "currency"]
+
 KINDS: dict[str, list[str]] = {
     "sales_lines": SALES_LINES,
     "receivables": RECEIVABLES,
     "partners": PARTNERS,
     "purchases": PURCHASES,
     "assessments": ASSESSMENTS,
+    "costs": COSTS,
 }
 
 # How each canonical field is parsed from a cell. Fields not listed are text.
@@ -95,6 +100,7 @@ FIELD_TYPES: dict[str, str] = {
     "promised_date": "date",
     "delivered_date": "date",
     "founded_date": "date",
+    "cost_date": "date",
     "qty": "number",
     "unit_price": "number",
     "supply_amount": "amount",
