@@ -391,6 +391,10 @@ def usable_lines(
             "cost": cost,
         }
     )
+    # delivery dates, where the export has them (on-time delivery of orders)
+    for column in ("promised_date", "delivered_date"):
+        if column in sales:
+            lines[column] = date_column(sales, column)
     no_partner = int(lines["partner_id"].isna().sum())
     no_amount = int(lines["revenue"].isna().sum())
     if no_partner:

@@ -109,6 +109,10 @@ class LineBase:
     doc: np.ndarray
     doc_partner: np.ndarray
     docs_from_dates: int = 0
+    # per document: the latest promised and delivered day of its lines (_NO_DAY
+    # when none); None when the lines carry no delivery dates at all
+    doc_promised: np.ndarray | None = None
+    doc_delivered: np.ndarray | None = None
 
 
 def line_base(lines: pd.DataFrame, ids: pd.Index) -> LineBase:
@@ -154,6 +158,13 @@ def line_base(lines: pd.DataFrame, ids: pd.Index) -> LineBase:
     doc, _ = pd.factorize(key)
     doc_partner = np.zeros(int(doc.max(initial=-1)) + 1, dtype=np.int64)
     doc_partner[doc] = partner
+    promised = delivered = None
+    if "promised_date" in lines and lines["promised_date"].notna().any():
+        promised = np.full(len(doc_partner), _NO_DAY)
+        np.maximum.at(promised, doc, day_numbers(lines["promised_date"]))
+        delivered = np.full(len(doc_partner), _NO_DAY)
+        if "delivered_date" in lines:
+            np.maximum.at(delivered, doc, day_numbers(lines["delivered_date"]))
     return LineBase(
         ids=ids,
         partner=partner,
@@ -164,6 +175,8 @@ def line_base(lines: pd.DataFrame, ids: pd.Index) -> LineBase:
         doc=doc.astype(np.int64),
         doc_partner=doc_partner,
         docs_from_dates=int(missing.sum()),
+        doc_promised=promised,
+        doc_delivered=delivered,
     )
 
 
@@ -196,7 +209,9 @@ def window_sums(base: LineBase, start, end) -> dict[str, np.ndarray]:
     present = np.bincount(doc, minlength=n_docs) > 0
     orders = has_positive | (present & ~has_negative)
     returns = has_negative & ~has_positive
+    delivery = _delivery(base, orders, day_number(end), n)
     return {
+        **delivery,
         "revenue": net,
         "sales_amount": sales,
         "returns_amount": sales - net,
@@ -204,6 +219,41 @@ def window_sums(base: LineBase, start, end) -> dict[str, np.ndarray]:
         "n_lines": np.bincount(partner, minlength=n).astype(np.int64),
         "n_orders": np.bincount(base.doc_partner[orders], minlength=n),
         "n_return_docs": np.bincount(base.doc_partner[returns], minlength=n),
+    }
+
+
+DELIVERY_KEYS = [
+    "n_deliveries_due",
+    "n_late_deliveries",
+    "n_delivered",
+    "delivery_days_late",
+]
+
+
+def _delivery(base: LineBase, orders: np.ndarray, end: int, n: int) -> dict:
+    """Orders with a promised date, how many came late, how many were delivered,
+    and the days late of the delivered ones summed.
+
+    Rules: an order is late when delivered after its promised date, or not
+    delivered at all while its promised date is before ``end`` (the window end);
+    days late sum the delivered orders' days past the promised date. NaN for every
+    partner when the lines carry no promised dates.
+    """
+    if base.doc_promised is None:
+        return {key: np.full(n, np.nan) for key in DELIVERY_KEYS}
+    promised, delivered = base.doc_promised, base.doc_delivered
+    due = orders & (promised != _NO_DAY)
+    shipped = delivered != _NO_DAY
+    late_days = np.where(shipped, delivered - promised, 0).clip(0)
+    late = due & (np.where(shipped, late_days > 0, promised < end))
+    owner = base.doc_partner
+    return {
+        "n_deliveries_due": np.bincount(owner[due], minlength=n).astype(float),
+        "n_late_deliveries": np.bincount(owner[late], minlength=n).astype(float),
+        "n_delivered": np.bincount(owner[due & shipped], minlength=n).astype(float),
+        "delivery_days_late": np.bincount(
+            owner[due & shipped], late_days[due & shipped], n
+        ),
     }
 
 

@@ -45,6 +45,10 @@ WINDOW_COLUMNS = [
     "revenue_share",
     "contribution_share",
     "abc_class",
+    "n_deliveries_due",
+    "n_late_deliveries",
+    "on_time_delivery_share",
+    "avg_delivery_days_late",
     "receivable_balance",
     "overdue_amount",
 ]
@@ -197,6 +201,14 @@ def _window_frame(
     frame["avg_order"] = frame["sales_amount"] / frame["n_orders"].astype(_AMOUNT)
     frame["avg_order"] = frame["avg_order"].where(frame["n_orders"] > 0)
     frame["gross_margin"] = (frame["gross_profit"] / revenue).where(revenue > 0)
+    due = frame["n_deliveries_due"]
+    frame["on_time_delivery_share"] = (
+        1 - frame["n_late_deliveries"].astype(_AMOUNT) / due.astype(_AMOUNT)
+    ).where(due > 0)
+    delivered = frame["n_delivered"].astype(_AMOUNT)
+    frame["avg_delivery_days_late"] = (frame["delivery_days_late"] / delivered).where(
+        delivered > 0
+    )
     frame["contribution_margin"] = (frame["contribution_amount"] / revenue).where(
         revenue > 0
     )
@@ -250,6 +262,21 @@ def _totals(frame: pd.DataFrame, with_position: bool) -> dict[str, Any]:
     out["contribution_amount"] = total_of("contribution_amount")
     for key in ["n_orders", "n_lines", "n_return_docs"]:
         out[key] = int(frame[key].sum())
+    due = frame["n_deliveries_due"]
+    if due.notna().any():
+        out["n_deliveries_due"] = int(due.sum())
+        out["n_late_deliveries"] = int(frame["n_late_deliveries"].sum())
+        n_delivered = float(frame["n_delivered"].sum())
+        out["on_time_delivery_share"] = (
+            1 - out["n_late_deliveries"] / out["n_deliveries_due"]
+            if out["n_deliveries_due"]
+            else pd.NA
+        )
+        out["avg_delivery_days_late"] = (
+            float(frame["delivery_days_late"].sum()) / n_delivered
+            if n_delivered
+            else pd.NA
+        )
     revenue = out["revenue"]
     out["avg_order"] = (
         out["sales_amount"] / out["n_orders"] if out["n_orders"] else pd.NA
