@@ -56,61 +56,63 @@ def blocks(names: list[str], size: int, start: int = 2) -> list[list[int]]:
     return out
 
 
-def _facts(components: Components, keys: pd.DataFrame) -> pd.DataFrame:
-    """Per record: its component, and per component its regions, phones and codes."""
-    roots = pd.Series(
-        [components.find(i) for i in range(len(keys))], index=keys.index, name="root"
-    )
-    facts = pd.DataFrame({"root": roots})
-    for column in ("region", "phone"):
-        sets = keys[column].dropna().groupby(roots).agg(frozenset)
-        facts[column] = roots.map(sets)
-    facts["coded"] = roots.map(keys["code"].notna().groupby(roots).any())
-    return facts
+class _Facts:
+    """Per component: its regions, its phones, whether it has a partner code."""
 
+    def __init__(self, keys: pd.DataFrame, roots: pd.Series):
+        self.region = keys["region"].dropna().groupby(roots).agg(frozenset).to_dict()
+        self.phone = keys["phone"].dropna().groupby(roots).agg(frozenset).to_dict()
+        self.coded = keys["code"].notna().groupby(roots).any().to_dict()
 
-def _compatible(a: pd.Series, b: pd.Series) -> bool:
-    """Regions and phones do not disagree; two coded partners need one to agree."""
-    agree = False
-    for column in ("region", "phone"):
-        first, second = a[column], b[column]
-        if isinstance(first, frozenset) and isinstance(second, frozenset):
-            if first.isdisjoint(second):
-                return False
-            agree = True
-    return agree or not (a["coded"] and b["coded"])
+    def compatible(self, a: int, b: int) -> bool:
+        """Regions and phones do not disagree; two coded partners need one to agree."""
+        agree = False
+        for known in (self.region, self.phone):
+            first, second = known.get(a), known.get(b)
+            if first is not None and second is not None:
+                if first.isdisjoint(second):
+                    return False
+                agree = True
+        return agree or not (self.coded[a] and self.coded[b])
 
 
 def _pairs(names: list[str], query: np.ndarray, threshold: float, size: int):
-    """(score, i, j) for pairs of ``names`` in one block scoring >= ``threshold``.
+    """(score, i, j) for pairs of ``names`` scoring >= ``threshold``, best first.
 
-    Only pairs with a ``query`` name are scored.
+    Only names with the same digits are compared (the rule of link_fuzzy, applied
+    before scoring), within prefix blocks (``blocks``); only pairs with a ``query``
+    name are scored.
     """
-    found = []
-    for group in blocks(names, size):
-        if len(group) < 2:
+    by_digits: dict[str, list[int]] = defaultdict(list)
+    for position, name in enumerate(names):
+        by_digits[_NOT_DIGIT.sub("", name)].append(position)
+    found = set()
+    for same_digits in by_digits.values():
+        same_digits = np.array(same_digits)
+        if len(same_digits) < 2 or not query[same_digits].any():
             continue
-        members = np.array(group)
-        asking = members[query[members]]
-        if not len(asking):
-            continue
-        choices = [names[m] for m in members]
-        step = max(1, _MATRIX_CELLS // len(members))
-        for start in range(0, len(asking), step):
-            chunk = asking[start : start + step]
-            scores = process.cdist(
-                [names[m] for m in chunk],
-                choices,
-                scorer=fuzz.ratio,
-                score_cutoff=threshold,
-                dtype=np.float32,
-            )
-            rows, cols = np.nonzero(scores >= threshold)
-            for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-                i, j = int(chunk[row]), int(members[col])
-                if i != j:
-                    found.append((float(scores[row, col]), min(i, j), max(i, j)))
-    return sorted(set(found), key=lambda p: (-p[0], p[1], p[2]))
+        for group in blocks([names[m] for m in same_digits], size):
+            members = same_digits[group]
+            asking = members[query[members]]
+            if len(members) < 2 or not len(asking):
+                continue
+            choices = [names[m] for m in members]
+            step = max(1, _MATRIX_CELLS // len(members))
+            for start in range(0, len(asking), step):
+                chunk = asking[start : start + step]
+                scores = process.cdist(
+                    [names[m] for m in chunk],
+                    choices,
+                    scorer=fuzz.ratio,
+                    score_cutoff=threshold,
+                    dtype=np.float32,
+                )
+                rows, cols = np.nonzero(scores >= threshold)
+                for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+                    i, j = int(chunk[row]), int(members[col])
+                    if i != j:
+                        found.add((float(scores[row, col]), min(i, j), max(i, j)))
+    return sorted(found, key=lambda p: (-p[0], p[1], p[2]))
 
 
 def link_fuzzy(components: Components, keys: pd.DataFrame, settings: dict) -> int:
@@ -140,9 +142,9 @@ def link_fuzzy(components: Components, keys: pd.DataFrame, settings: dict) -> in
     if threshold <= 0:
         return 0
     size = int(settings.get("fuzzy_block_size", 2000))
-    facts = _facts(components, keys)
+    roots = pd.Series([components.find(i) for i in range(len(keys))], index=keys.index)
     named = keys["name"].dropna()
-    entries = pd.DataFrame({"name": named, "root": facts.loc[named.index, "root"]})
+    entries = pd.DataFrame({"name": named, "root": roots[named.index]})
     entries = entries.drop_duplicates(["root", "name"])
     numbered = {r for r in entries["root"].unique() if components.known[r]}
     query = ~entries["root"].isin(numbered).to_numpy()
@@ -150,15 +152,21 @@ def link_fuzzy(components: Components, keys: pd.DataFrame, settings: dict) -> in
         return 0
     names = entries["name"].tolist()
     positions = entries.index.to_numpy()
+    pairs = _pairs(names, query, threshold, size)
+    if not pairs:
+        return 0
+    # Facts only of the partners in a pair: the step costs little without pairs.
+    entry_root = entries["root"].to_numpy()
+    involved = {int(entry_root[k]) for _, i, j in pairs for k in (i, j)}
+    inside = roots.isin(involved)
+    facts = _Facts(keys[inside], roots[inside])
     kept = []
-    for score, i, j in _pairs(names, query, threshold, size):
+    for score, i, j in pairs:
         a, b = int(positions[i]), int(positions[j])
         root_a, root_b = components.find(a), components.find(b)
         if root_a == root_b or not components.compatible(a, b):
             continue
-        if _NOT_DIGIT.sub("", names[i]) != _NOT_DIGIT.sub("", names[j]):
-            continue
-        if _compatible(facts.loc[a], facts.loc[b]):
+        if facts.compatible(root_a, root_b):
             kept.append((score, a, b, root_a, root_b))
     # Each partner's best candidates: a partner without BRN digits joins only a
     # single best candidate; a tie between partners is ambiguous and joins nothing.
