@@ -40,6 +40,8 @@ SHARED = Path(os.environ.get("LEDGERFLOW_SHARED", REPO.parent / "shared"))
 RETAIL = SHARED / "data" / "uci-online-retail" / "derived" / "Online Retail.xlsx"
 CASES = ["tiny", "retail", "synthetic"]
 EXCEL_EPOCH = date(1899, 12, 30)
+# Bumped whenever synthetic_export changes, so that a kept export is not reused.
+GENERATOR = "g2"
 
 # Loads every cell of one sheet and prints the seconds it took (interpreter start and
 # imports excluded); run as a child so that its memory is measured apart.
@@ -234,7 +236,12 @@ def synthetic_export(path: Path, lines: int, seed: int, partners: int = 5000) ->
     partner = np.repeat(doc_partner, per_doc)
     day = np.repeat(doc_day, per_doc)
     seq = np.repeat(doc_seq, per_doc)
-    item = rng.integers(0, len(items), lines)
+    # Distinct items within a document (7 × position, 60 items), so that no line is an
+    # exact duplicate of another (ledgerflow rejects those).
+    doc_start = np.repeat(np.cumsum(per_doc) - per_doc, per_doc)
+    position = np.arange(lines) - doc_start
+    first_item = np.repeat(rng.integers(0, len(items), doc_count), per_doc)
+    item = (first_item + 7 * position) % len(items)
     list_price = items["list_price"].to_numpy()[item]
     typical = np.log(np.clip(150_000 / list_price, 1, 400))
     qty = np.maximum(1, np.round(rng.lognormal(typical, 0.7))).astype(np.int64)
@@ -292,7 +299,7 @@ def synthetic_export(path: Path, lines: int, seed: int, partners: int = 5000) ->
 
 def synthetic_input(work: Path, lines: int, seed: int) -> Path:
     """A folder with one generated export of ``lines`` lines (kept for later runs)."""
-    folder = work / f"synthetic-{lines}-input"
+    folder = work / f"synthetic-{lines}-{GENERATOR}-input"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"매출내역_{lines}.xlsx"
     if not path.exists():
