@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import cloudpickle
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -35,6 +36,22 @@ from ledgerflow import (
     validate,
 )
 from ledgerflow.config import load_config
+
+if __name__ in sys.modules and __name__ != "__main__":
+    # Loaded from its file under a made-up name (cli._load_flow_module) that Dask
+    # workers cannot import: send the task functions to them by value instead.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+def _peak_mib() -> float | None:
+    """The peak resident memory of this process so far, in MiB (None on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB; bytes on macOS
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
 
 # ----------------------------------------------------------------------------- Extract
 
@@ -138,6 +155,7 @@ def report_month(
     """The body of the flow: read, validate, master, metrics, workbooks, run.json."""
     logger = get_run_logger()
     timings: dict[str, float] = {}
+    peak_mib: dict[str, float | None] = {}  # peak RSS of this process after a stage
     started = time.perf_counter()
     config = load_config(Path(config_path) if config_path else None)
     lang = lang or config["run"]["lang"]
@@ -164,6 +182,7 @@ def report_month(
     # "read" is reading and validating (or taking from the store); "validate" is
     # what is left: combining the files' tables.
     timings["read"] = time.perf_counter() - started
+    peak_mib["read"] = _peak_mib()
 
     mark = time.perf_counter()
     sales = assemble.combine(outcomes, "sales_lines")
@@ -173,6 +192,7 @@ def report_month(
     assessments = assemble.combine(outcomes, "assessments")
     costs = assemble.combine(outcomes, "costs")
     timings["validate"] = time.perf_counter() - mark
+    peak_mib["validate"] = _peak_mib()
 
     dated = sales if len(sales) else purchases
     chosen, why = assemble.choose_period(period, dated, receivables)
@@ -191,6 +211,7 @@ def report_month(
     costs = assemble.attach_partner_ids(costs, result.code_map)
     purchases = evaluation.supplier_ids(purchases, result.code_map)
     timings["master"] = time.perf_counter() - mark
+    peak_mib["master"] = _peak_mib()
 
     mark = time.perf_counter()
     profit = profitability(
@@ -230,6 +251,7 @@ def report_month(
         )
     patterns = purchase_insights(sales, result.master, chosen, config, receivables)
     timings["metrics"] = time.perf_counter() - mark
+    peak_mib["metrics"] = _peak_mib()
 
     mark = time.perf_counter()
     written = write_workbooks(
@@ -257,6 +279,7 @@ def report_month(
             chosen.year,
         )
     timings["write"] = time.perf_counter() - mark
+    peak_mib["write"] = _peak_mib()
     timings["total"] = time.perf_counter() - started
 
     summary = publish.run_summary(chosen, why, outcomes, written, timings)
@@ -269,6 +292,7 @@ def report_month(
         config,
         lang,
     )["outputs"]
+    summary["peak_mib"] = peak_mib
     runinfo.write_run_json(out_dir / str(chosen) / "run.json", summary)
     logger.info(
         "period %s: %d files, %d refused, %d rows rejected; outputs in %s",

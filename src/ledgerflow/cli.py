@@ -69,7 +69,7 @@ def _with_task_runner(flow, workers: int, address: str | None):
         "threads_per_worker": 1,  # reading holds the GIL: processes, not threads
         "processes": True,
         "host": "127.0.0.1",  # a local cluster listens on loopback only
-        "dashboard_address": None,
+        "dashboard_address": "127.0.0.1:0",  # any free port, loopback only
     }
     return flow.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
 
