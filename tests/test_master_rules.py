@@ -448,3 +448,57 @@ def test_a_partner_list_with_branch_and_account_columns_is_read(tmp_path: Path):
     assert result.master["branch_no"].tolist() == ["0000", "0001"]
     assert result.master["bank_account"].tolist() == ["****6789", "****1111"]
     assert result.master["group_id"].tolist() == ["P000001", "P000001"]
+
+
+@pytest.fixture(scope="module")
+def parents(shared_data: Path) -> pd.DataFrame:
+    path = shared_data / "kr-datatoys" / "derived" / "globalBusiness.xlsx"
+    raw = pd.read_excel(path, dtype=str, engine="calamine")
+    names = raw["모기업명"].str.strip()
+    # "-" and 현지단독진출 ("went abroad alone") are not parent companies.
+    keep = names.notna() & ~names.isin(["-", "현지단독진출"])
+    return pd.DataFrame(
+        {
+            "partner_name": names[keep],
+            "source_file": "globalBusiness.xlsx",
+            "source_sheet": "Sheet1",
+            "source_row": raw.index[keep] + 2,
+        }
+    ).astype({"partner_name": "string"})
+
+
+def test_kotra_parent_companies_with_doubled_legal_forms(parents: pd.DataFrame):
+    assert len(parents) == 583
+    # Worked out with pandas alone: legal forms removed, letters and digits kept.
+    key = (
+        parents["partner_name"]
+        .str.replace(r"㈜|\((?:주|유)\)|주식회사", "", regex=True)
+        .str.replace(r"[^0-9A-Za-z가-힣]", "", regex=True)
+        .str.lower()
+    )
+    doubled = parents["partner_name"].str.contains("㈜㈜")
+    assert int(doubled.sum()) == 13  # e.g. LG전자㈜㈜, 삼성전자㈜㈜
+    assert key.nunique() == 520
+
+    exact = build_master(parents, NONE, NONE, None, fuzzy(0))
+    assert len(exact.master) == 520
+    lg = exact.links[exact.links["partner_name"].isin(["LG전자㈜㈜", "LG전자㈜"])]
+    assert len(lg) == 2 and lg["partner_id"].nunique() == 1
+
+    # Similar names: every pair of distinct keys compared without blocking has a
+    # ratio under 90 or other digits, so the default fuzzy step joins nothing.
+    import re
+
+    from rapidfuzz import fuzz, process
+
+    keys = sorted(set(key))
+    scores = process.cdist(keys, keys, scorer=fuzz.ratio, score_cutoff=90)
+    close = [
+        (keys[i], keys[j])
+        for i, j in zip(*scores.nonzero(), strict=True)
+        if i < j and re.sub(r"\D", "", keys[i]) == re.sub(r"\D", "", keys[j])
+    ]
+    assert close == []
+    similar = build_master(parents, NONE, NONE, None, {})
+    assert len(similar.master) == 520
+    assert "fuzzy_name" not in set(similar.links["match_rule"])
