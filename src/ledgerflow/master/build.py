@@ -56,21 +56,32 @@ def build_master(
     - Sources: each partner-list row is a record; sales and receivable lines give one
       record per file, sheet and distinct (code, name, BRN). A partner seen only on
       lines is still a partner (source_kind sales/receivables).
-    - Linking, strongest first: the same valid BRN ("brn"); the same partner code
+    - Linking, strongest first: the same valid BRN and place of business ("brn";
+      a BRN without a branch number joins its head office); the same company
+      number, UK numbers padded to 8 digits ("company_no"); the same partner code
       across sources ("code"); the same normalised name (names.normalise_name) and
       region ("name_region") or phone ("name_phone"); a record with nothing but a
-      name joins the one partner of that name ("name"). A partial or masked BRN never
-      links by itself, and no link ever joins two different valid BRNs or partial
-      BRNs that disagree (MATCH_RULES; links.match_rule says which rule attached
-      each record).
+      name joins the one partner of that name ("name"); last, a similar name
+      (fuzzy.link_fuzzy, config ``master.fuzzy_threshold``, "fuzzy_name" with the
+      score in links.match_score). A partial or masked BRN never links by itself,
+      and no link ever joins two different valid BRNs, two places of business
+      (종사업장번호) of one BRN, or partial BRNs that disagree (MATCH_RULES;
+      links.match_rule says which rule attached each record).
+    - Places of business: separate partners sharing group_id, the head office's
+      partner_id (ids.group_ids).
     - Values: per field, the first non-blank value of the newest record wins
-      (partner lists before lines, see source_records); a valid BRN wins over any other.
-      Disagreements are listed in ``conflicts``, never silently dropped.
-    - IDs: carried from ``previous_ids`` (load_id_registry) by BRN, code or name,
-      new partners get the next number (assign_ids).
+      (partner lists before lines, see source_records); a valid BRN wins over any
+      other. Disagreements are listed in ``conflicts``, never silently dropped.
+    - IDs: carried from ``previous_ids`` (load_id_registry) by BRN, company number,
+      code or name; new partners get the next number (assign_ids).
+    - Change watch: name, representative, address, BRN and bank account against
+      the previous registry, with a risk code (changes.change_watch).
     - Privacy: 주민등록번호 found in any text field is masked (900101-1******) in
-      master, links, conflicts and registry; config ``master.contacts = false``
-      leaves phone and email out. code_map keeps raw codes, for joining only.
+      master, links, conflicts and registry; bank accounts show their last 4 digits
+      everywhere and the registry keeps a fingerprint only; a National Insurance
+      number in the company-number field is dropped; config ``master.contacts =
+      false`` drops phone and email entirely (no columns, no phone matching).
+      code_map keeps raw codes, for joining only.
     - Quality: quality_issues codes and a 0-100 score (QUALITY_WEIGHTS, config
       ``master.quality_weights``); status new/active/dormant/inactive (activity_status).
     """

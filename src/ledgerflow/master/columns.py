@@ -140,7 +140,8 @@ class RegistryError(LedgerflowError, ValueError):
 class MasterResult:
     """The partner master and everything needed to trust it.
 
-    - master: one row per partner (MASTER_COLUMNS).
+    - master: one row per partner (MASTER_COLUMNS; without phone and email when
+      config ``master.contacts`` is false).
     - code_map: each partner_code seen in any source -> the partner_id it belongs to
       (one row per code; raw codes, for joining sales and receivables).
     - links: provenance, one row per source record merged (LINK_COLUMNS). Sales and
