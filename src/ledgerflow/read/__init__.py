@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from defusedxml import DefusedXmlException
 
 from ledgerflow import tables
 from ledgerflow.errors import FileRefused
+from ledgerflow.read import limits as _limits
 from ledgerflow.read import sniff as _sniff
 from ledgerflow.read.header import NearMiss, cell_label, find_header
 from ledgerflow.read.layout import RowRules, declared_period
@@ -129,8 +131,25 @@ def read_file(
     except FileRefused as exc:
         result.refused = tables.Reject(name, "", None, None, None, exc.rule, exc.detail)
         result.tables = []
+    except DefusedXmlException as exc:  # XML markup Excel never writes
+        result.refused = tables.Reject(
+            name,
+            "",
+            None,
+            None,
+            None,
+            "xml_dtd",
+            f"the XML declares entities or a document type ({type(exc).__name__}), "
+            "which Excel never writes; the file was not read. Ask the sender for a "
+            "workbook saved by Excel",
+        )
+        result.tables = []
     except Exception as exc:  # the contract: bad input never stops the run
-        logger.warning("%s: reading failed unexpectedly", name, exc_info=True)
+        # one line for the user's log; the traceback only at debug level
+        logger.warning(
+            "%s: reading failed unexpectedly (%s: %s)", name, type(exc).__name__, exc
+        )
+        logger.debug("%s: traceback", name, exc_info=True)
         result.refused = tables.Reject(
             name,
             "",
@@ -171,6 +190,8 @@ def _read_content(
                 "file_corrupt", "the decrypted content is not a workbook; save it again"
             )
     result.format = fmt
+    if fmt == "xlsx":
+        _limits.check_package(data, settings)  # bombs and DTDs, before any parser
     sheets: list[tuple[str, tuple[list[list], list]]] = []
     if fmt in ("xlsx", "xls"):
         _read_workbook(result, data, fmt, settings, profiles)
@@ -202,7 +223,9 @@ def _read_workbook(
 ) -> None:
     from ledgerflow.read.workbook import VISIBLE, open_workbook
 
-    book = open_workbook(data, fmt, engine=settings.get("engine", "calamine"))
+    book = open_workbook(
+        data, fmt, engine=settings.get("engine", "calamine"), settings=settings
+    )
     if book.date1904:
         result.notes.append("the workbook uses the 1904 date system")
     visible = []
@@ -271,6 +294,7 @@ def _read_grids(
     filled = 0
     for sheet_name, source in sheets:
         grid, merges = load(source) if load is not None else source
+        _limits.check_grid(sheet_name, grid, settings)
         if not any(v not in ("", None) for row in grid for v in row):
             if sheet_name:
                 result.ignored_sheets.append((sheet_name, "empty"))

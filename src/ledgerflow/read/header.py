@@ -120,14 +120,19 @@ def _double(grid: list[list], r: int, merges) -> _Candidate | None:
     return _Candidate(names, labels, r, r + 1)
 
 
-def map_columns(profile: Profile, names: list[list[str]]) -> dict[str, int]:
-    """Canonical field -> column for one profile over one candidate header."""
-    primary = [n[0] if n else "" for n in names]
+def map_columns(
+    profile: Profile, names: list[list[str]], index: _NameIndex | None = None
+) -> dict[str, int]:
+    """Canonical field -> column for one profile over one candidate header.
+
+    ``index`` (of ``names``) may be passed when several profiles try one header.
+    """
+    index = index or _NameIndex(names)
     taken: dict[int, str] = {}  # column -> the alias key that claimed it
     mapping: dict[str, int] = {}
     for field_name, aliases in profile.fields.items():
         for alias in aliases:
-            column = _find(alias.key, alias.occurrence, names, primary)
+            column = index.find(alias.key, alias.occurrence)
             if column is None:
                 continue
             if column in taken and taken[column] != alias.key:
@@ -138,20 +143,29 @@ def map_columns(profile: Profile, names: list[list[str]]) -> dict[str, int]:
     return mapping
 
 
-def _find(key: str, occurrence: int | None, names, primary) -> int | None:
-    if occurrence is not None:
-        seen = 0
-        for c, name in enumerate(primary):
-            if name == key:
-                seen += 1
-                if seen == occurrence:
-                    return c
-        return None
-    for depth in range(3):
+class _NameIndex:
+    """Where each normalised name first stands, so a wide row is searched once.
+
+    A name is looked for among every column's first try, then second, then third
+    (first column wins within a depth); ``occurrence`` counts first tries only.
+    """
+
+    def __init__(self, names: list[list[str]]):
+        self.first: list[dict[str, int]] = [{}, {}, {}]
+        self.primary: dict[str, list[int]] = {}
         for c, tries in enumerate(names):
-            if len(tries) > depth and tries[depth] == key:
-                return c
-    return None
+            for depth, name in enumerate(tries[:3]):
+                self.first[depth].setdefault(name, c)
+            self.primary.setdefault(tries[0] if tries else "", []).append(c)
+
+    def find(self, key: str, occurrence: int | None) -> int | None:
+        if occurrence is not None:
+            columns = self.primary.get(key, [])
+            return columns[occurrence - 1] if 0 < occurrence <= len(columns) else None
+        for depth in self.first:
+            if key in depth:
+                return depth[key]
+        return None
 
 
 def _lacking(profile: Profile, mapping: dict[str, int], present: set[str]) -> list[str]:
@@ -191,8 +205,9 @@ def find_header(
             candidates.append(double)
         for candidate in candidates:
             present = {n for tries in candidate.names for n in tries}
+            index = _NameIndex(candidate.names)
             for profile in profiles:
-                mapping = map_columns(profile, candidate.names)
+                mapping = map_columns(profile, candidate.names, index)
                 if not mapping:
                     continue
                 lacking = _lacking(profile, mapping, present)

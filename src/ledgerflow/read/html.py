@@ -13,6 +13,8 @@ from html.parser import HTMLParser
 
 from defusedxml import ElementTree
 
+from ledgerflow.errors import FileRefused
+from ledgerflow.read.limits import MAX_COLUMNS, MAX_ROWS
 from ledgerflow.read.text import decode
 
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
@@ -49,6 +51,10 @@ class _TableParser(HTMLParser):
             text = " ".join("".join(self._cell).split())
             colspan, rowspan = self._span
             self._fill_spans()
+            # a span past Excel's last column or row is no table: stop at one past
+            # it, so the width check refuses the file instead of filling memory
+            colspan = max(1, min(colspan, MAX_COLUMNS + 1 - len(self._row)))
+            rowspan = min(rowspan, MAX_ROWS + 1)
             for i in range(colspan):
                 column = len(self._row)
                 self._row.append(text if i == 0 else "")
@@ -112,24 +118,53 @@ def read_html_tables(data: bytes) -> tuple[list[list[list[str]]], str]:
 
 
 def read_xml_spreadsheet(data: bytes) -> list[tuple[str, list[list[str]]]]:
-    """Sheets of an Excel 2003 XML spreadsheet as (name, grid of text cells)."""
+    """Sheets of an Excel 2003 XML spreadsheet as (name, grid of text cells).
+
+    A row or cell index (ss:Index, ss:MergeAcross) that is not a whole number, or
+    that points past Excel's last row or column, refuses the file: it cannot be a
+    sheet Excel wrote, and filling the gap would fill memory.
+    """
     root = ElementTree.fromstring(data)
     sheets = []
     for worksheet in root.iter(f"{_SS}Worksheet"):
+        name = worksheet.get(f"{_SS}Name", "Sheet")
         grid: list[list[str]] = []
         for row in worksheet.iter(f"{_SS}Row"):
-            index = _int(row.get(f"{_SS}Index")) if row.get(f"{_SS}Index") else None
-            while index is not None and len(grid) < index - 1:
-                grid.append([])
+            if row.get(f"{_SS}Index"):
+                index = _index(row.get(f"{_SS}Index"), MAX_ROWS, name, "row")
+                while len(grid) < index - 1:
+                    grid.append([])
             cells: list[str] = []
             for cell in row.iter(f"{_SS}Cell"):
                 at = cell.get(f"{_SS}Index")
                 if at:
-                    cells += [""] * (int(at) - 1 - len(cells))
+                    cells += [""] * (
+                        _index(at, MAX_COLUMNS, name, "cell") - 1 - len(cells)
+                    )
                 value = cell.find(f"{_SS}Data")
                 text = "".join(value.itertext()) if value is not None else ""
                 cells.append(text)
-                cells += [""] * int(cell.get(f"{_SS}MergeAcross") or 0)
+                merge = cell.get(f"{_SS}MergeAcross") or "0"
+                cells += [""] * (
+                    _index(merge, MAX_COLUMNS, name, "merge") if merge != "0" else 0
+                )
+                if len(cells) > MAX_COLUMNS:
+                    break  # limits.check_grid refuses the sheet
             grid.append(cells)
-        sheets.append((worksheet.get(f"{_SS}Name", "Sheet"), grid))
+        sheets.append((name, grid))
     return sheets
+
+
+def _index(text: str, largest: int, sheet: str, what: str) -> int:
+    """A 1-based ss:Index (or MergeAcross count) within Excel's limits."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= largest:
+        raise FileRefused(
+            "sheet_too_large" if number > largest else "file_corrupt",
+            f"sheet {sheet!r}: a {what} index of {text!r} (expected 1 to {largest:,}); "
+            "open the file in Excel, save it as xlsx and drop that",
+        )
+    return number

@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -31,6 +30,7 @@ from pathlib import PurePosixPath
 from defusedxml import ElementTree
 
 from ledgerflow.errors import FileRefused
+from ledgerflow.read import limits
 
 logger = logging.getLogger(__name__)
 
@@ -68,30 +68,48 @@ class Workbook:
     _xml_paths: dict[str, str] | None = None
     _padding_formats: bool | None = None
     _formula_tags: dict[str, bool] = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)  # [read] settings (limits.DEFAULTS)
 
     # ------------------------------------------------------------------ values
 
     def load(self, sheet: Sheet) -> Sheet:
         """Fill ``sheet.rows`` (row 0 is Excel row 1) and ``sheet.merges``.
 
-        The sheet XML is searched for formulas at the same time, in a thread:
-        calamine releases the GIL while it parses, so the search costs no wall time
-        on a machine with two cores.
+        Before an engine sees an xlsx sheet, one pass over its XML bounds the used
+        range (limits.py: one far-away cell makes calamine lay out billions of cells
+        and abort the process) and notes whether the sheet holds formulas.
         """
-        search = None
-        path = self._sheet_xml_path(sheet.name) if self.format == "xlsx" else None
-        if path is not None and sheet.name not in self._formula_tags:
-            search = threading.Thread(
-                target=self._search_formulas, args=(sheet.name, path), daemon=True
-            )
-            search.start()
         try:
+            if self.format == "xlsx":
+                self._check_extent(sheet.name)
             if self.engine == "openpyxl" and self.format == "xlsx":
                 return self._load_openpyxl(sheet)
             return self._load_calamine(sheet)
-        finally:
-            if search is not None:
-                search.join()
+        except FileRefused:
+            raise
+        except Exception as exc:  # the engines raise their own types for bad parts
+            raise FileRefused(
+                "file_corrupt",
+                f"sheet {sheet.name!r} is damaged ({type(exc).__name__}: {exc}); open "
+                "the file in Excel, save it as xlsx and drop it again",
+            ) from exc
+
+    def _check_extent(self, name: str) -> None:
+        """FileRefused("sheet_too_large") when the sheet's used range is too big."""
+        path = self._sheet_xml_path(name)
+        # unknown part (broken relationships): bound every worksheet in the archive
+        paths = [path] if path else _worksheet_parts(self.data)
+        for part in paths:
+            rows, columns, formulas = _scan_sheet(self.data, part)
+            if rows * columns > limits.setting(self.limits, "max_sheet_cells"):
+                with (
+                    zipfile.ZipFile(io.BytesIO(self.data)) as archive,
+                    archive.open(part) as stream,
+                ):
+                    rows, columns = limits.exact_extent(stream)
+                limits.check_extent(name, rows, columns, self.limits)
+            if part == path:
+                self._formula_tags[name] = formulas
 
     def _search_formulas(self, name: str, path: str) -> None:
         self._formula_tags[name] = _has_formula_tag(self.data, path)
@@ -246,11 +264,19 @@ def _sheet_paths(data: bytes) -> dict[str, str]:
 
 
 def _has_formula_tag(data: bytes, path: str) -> bool:
-    """Stream the sheet XML once looking for a formula element; stop at the first.
+    """True when the sheet XML holds a formula element (see _scan_sheet)."""
+    return _scan_sheet(data, path)[2]
 
-    One substring search per chunk: "<f" or, when the sheet writes its elements with
-    a namespace prefix (``<x:worksheet>``), "<x:f"; the regex only confirms a hit.
+
+def _scan_sheet(data: bytes, path: str) -> tuple[int, int, bool]:
+    """Stream the sheet XML once: bounds of its used range and whether it has a formula.
+
+    The bounds are limits.SheetExtent's. For formulas, one substring search per
+    chunk: "<f" or, when the sheet writes its elements with a namespace prefix
+    (``<x:worksheet>``), "<x:f"; the regex only confirms a hit.
     """
+    extent = limits.SheetExtent()
+    found = False
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as stream:
         tail = b""
         needle = b"<f"
@@ -262,10 +288,20 @@ def _has_formula_tag(data: bytes, path: str) -> bool:
                 prefix = _ROOT_PREFIX.search(window[:4096])
                 if prefix:
                     needle = b"<" + prefix.group(1) + b":f"
-            if needle in window and _FORMULA_TAG.search(window):
-                return True
-            tail = window[-16:]
-    return False
+            extent.update(window)
+            if not found and needle in window and _FORMULA_TAG.search(window):
+                found = True
+            tail = window[-64:]
+    return extent.rows, extent.columns, found
+
+
+def _worksheet_parts(data: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [
+            n
+            for n in archive.namelist()
+            if n.startswith("xl/worksheets/") and n.endswith(".xml")
+        ]
 
 
 def _formula_cells(data: bytes, path: str) -> tuple[int, int, int, dict]:
@@ -346,8 +382,13 @@ def _xls_date1904(data: bytes) -> bool:
 _STATES = {"Visible": VISIBLE, "Hidden": HIDDEN, "VeryHidden": VERY_HIDDEN}
 
 
-def open_workbook(data: bytes, fmt: str, engine: str = "calamine") -> Workbook:
-    """Open an xlsx/xls workbook held in memory; FileRefused when it is damaged."""
+def open_workbook(
+    data: bytes, fmt: str, engine: str = "calamine", settings: dict | None = None
+) -> Workbook:
+    """Open an xlsx/xls workbook held in memory; FileRefused when it is damaged.
+
+    ``settings`` are the [read] settings; the limits of limits.py are taken there.
+    """
     import python_calamine
 
     try:
@@ -372,4 +413,5 @@ def open_workbook(data: bytes, fmt: str, engine: str = "calamine") -> Workbook:
         date1904=date1904,
         engine=engine,
         _calamine=book,
+        limits=dict(settings or {}),
     )
