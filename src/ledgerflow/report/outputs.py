@@ -31,12 +31,15 @@ log = logging.getLogger(__name__)
 
 MASTER_COLUMNS = [
     "partner_id",
+    "group_id",
     "partner_code",
     "partner_codes",
     "partner_name",
     "brn",
+    "branch_no",
     "brn_status",
     "business_kind",
+    "company_no",
     "representative",
     "business_type",
     "business_item",
@@ -47,6 +50,7 @@ MASTER_COLUMNS = [
     "size",
     "phone",
     "email",
+    "bank_account",
     "tags",
     "payment_terms",
     "credit_limit",
@@ -106,6 +110,7 @@ CODED_COLUMNS = {
     "status": "partner_status_",
     "match_rule": "match_rule_",
     "quality_issues": "quality_",
+    "risk": "change_",
 }
 # Personal contact data: kept in the internal master, never in a shared workbook.
 CONTACT_KEYS = frozenset({"phone", "email", "mobile", "fax"})
