@@ -420,3 +420,29 @@ def test_every_note_of_the_detail_has_a_label(result):
     for note in result.notes:
         code = note.split(":", 1)[0]
         assert labels.has("phrases", code), code
+
+
+def test_cost_categories_are_config(sales, receivables, costs, master):
+    settings = copy.deepcopy(SETTINGS)
+    settings["cost_to_serve"]["categories"] = {"fee_cost": ["장려금"]}
+    out = profitability(
+        sales, receivables, master, MARCH, config(**settings), costs=costs
+    )
+    a = row(out.detail.windows["month"], "A")
+    # 판매장려금 is now a fee; 운반비 matches nothing listed: other costs
+    assert a["fee_cost"] == 3_000 and a["other_costs"] == 5_000
+    assert a["freight_cost"] == 0 and a["discount_rebate"] == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("cost_of_capital", 2, r"cost_of_capital: expected a number >= 0 and at most"),
+        ("handling_cost_per_document", -1, r"handling_cost_per_document: expected"),
+        ("financing_from", "settled_date", r"financing_from: expected"),
+        ("categories", {"postage": ["x"]}, r"categories: expected a table"),
+    ],
+)
+def test_bad_cost_to_serve_settings_are_refused(sales, key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        profitability(sales, None, None, MARCH, config(cost_to_serve={key: value}))

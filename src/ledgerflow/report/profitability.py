@@ -101,6 +101,7 @@ RATIOS = {
 NEGATIVE_RED = ("gross_profit", "contribution_amount", "contribution_ytd")
 OVERDUE_AMBER = ("overdue_amount", "aging_month_4_6", "aging_month_7_plus")
 TOP_BOTTOM = 10
+CHART_ROWS = 16  # rows one chart takes on the summary sheet
 
 
 def write_profitability_workbook(
@@ -462,6 +463,8 @@ class _Summary:
         data_col = 10
         monthly_rows = self._chart_data(data_col)
         self._charts(row + 1, data_col, monthly_rows)
+        # the chart data to the right stays on screen but off the printed page
+        sheet.print_area(0, 0, row + 1 + CHART_ROWS * 2, data_col - 1)
 
     def _headline(self, row: int) -> int:
         lang, sheet = self.lang, self.sheet
@@ -676,7 +679,7 @@ class _Summary:
             )
             chart.set_title({"name": labels.phrase("chart_aging", lang)})
             chart.set_legend({"none": True})
-            sheet.insert_chart(row + 16, 0, chart, {"x_scale": 1.3, "y_scale": 1.0})
+            sheet.insert_chart(row + CHART_ROWS, 0, chart, {"x_scale": 1.3, "y_scale": 1.0})
 
         top, count = self.top_bottom
         if count:
@@ -692,7 +695,7 @@ class _Summary:
             chart.set_title({"name": labels.phrase("chart_top_bottom", lang)})
             chart.set_y_axis({"reverse": True})
             chart.set_legend({"none": True})
-            sheet.insert_chart(row + 16, 4, chart, {"x_scale": 1.0, "y_scale": 1.3})
+            sheet.insert_chart(row + CHART_ROWS, 4, chart, {"x_scale": 1.0, "y_scale": 1.3})
 
 
 def _abs(row: int, col: int) -> str:
