@@ -464,7 +464,7 @@ class _Summary:
         monthly_rows = self._chart_data(data_col)
         self._charts(row + 1, data_col, monthly_rows)
         # the chart data to the right stays on screen but off the printed page
-        sheet.print_area(0, 0, row + 1 + CHART_ROWS * 2, data_col - 1)
+        sheet.print_area(0, 0, row + 5 + CHART_ROWS * 2, data_col - 1)
 
     def _headline(self, row: int) -> int:
         lang, sheet = self.lang, self.sheet
@@ -679,7 +679,8 @@ class _Summary:
             )
             chart.set_title({"name": labels.phrase("chart_aging", lang)})
             chart.set_legend({"none": True})
-            sheet.insert_chart(row + CHART_ROWS, 0, chart, {"x_scale": 1.3, "y_scale": 1.0})
+            scale = {"x_scale": 1.3, "y_scale": 1.0}
+            sheet.insert_chart(row + CHART_ROWS, 0, chart, scale)
 
         top, count = self.top_bottom
         if count:
@@ -695,7 +696,8 @@ class _Summary:
             chart.set_title({"name": labels.phrase("chart_top_bottom", lang)})
             chart.set_y_axis({"reverse": True})
             chart.set_legend({"none": True})
-            sheet.insert_chart(row + CHART_ROWS, 4, chart, {"x_scale": 1.0, "y_scale": 1.3})
+            scale = {"x_scale": 1.0, "y_scale": 1.3}
+            sheet.insert_chart(row + CHART_ROWS, 4, chart, scale)
 
 
 def _abs(row: int, col: int) -> str:
