@@ -21,6 +21,7 @@ from ledgerflow import cost_to_serve as cts
 from ledgerflow import partner_windows as pw
 from ledgerflow import receivables_view as rv
 from ledgerflow.errors import ConfigError
+from ledgerflow.metrics import abc_class, aging, aging_columns
 from ledgerflow.period import Period
 
 log = logging.getLogger(__name__)
@@ -194,9 +195,6 @@ def _window_frame(
             frame[key] = frame[key].astype("Int64")
         else:
             frame[key] = pd.array(frame[key].to_numpy(dtype=float), dtype=_AMOUNT)
-            frame[key] = frame[key].mask(
-                np.isnan(frame[key].to_numpy(float, na_value=np.nan))
-            )
     revenue = frame["revenue"]
     frame["avg_order"] = frame["sales_amount"] / frame["n_orders"].astype(_AMOUNT)
     frame["avg_order"] = frame["avg_order"].where(frame["n_orders"] > 0)
@@ -217,8 +215,6 @@ def _window_frame(
     frame["contribution_share"] = _share(
         frame["contribution_amount"], total["contribution_amount"]
     )
-    from ledgerflow.metrics import abc_class
-
     frame = frame.join(identities.reindex(frame.index))
     frame.index.name = "partner_id"
     frame = frame.reset_index()
@@ -451,7 +447,6 @@ def _growth(arrays, totals, matrix_12m, ids, identities):
         keep |= frame[key].fillna(0) != 0
     keep |= frame["contribution_ytd_prev_year"].fillna(0) != 0
     frame = frame[keep.to_numpy()].astype(_AMOUNT)
-    frame = frame.mask(frame.isna())
     frame = frame.join(identities.reindex(frame.index))
     frame.index.name = "partner_id"
     frame = frame.reset_index().sort_values(
@@ -564,8 +559,6 @@ CREDIT_COLUMNS = [
 
 
 def receivable_columns(config) -> list[str]:
-    from ledgerflow.metrics import aging_columns
-
     return [
         *RECEIVABLE_COLUMNS,
         *aging_columns(config),
@@ -579,8 +572,6 @@ def _receivables(
 ) -> pd.DataFrame | None:
     """One row per partner with receivables: balance, aging both ways, DSO,
     payment behaviour, exposure, credit limit use and risk grade."""
-    from ledgerflow.metrics import aging
-
     if receivables is None or len(receivables) == 0 or position is None:
         return None
     frame = position.set_index("partner_id")
