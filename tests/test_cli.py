@@ -70,3 +70,11 @@ def test_version(argv, capsys):
         cli.main(argv)
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_a_config_path_that_names_no_file_is_an_error(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    missing = tmp_path / "missing.toml"
+    code = cli.main(["run", "--input", str(tmp_path / "in"), "--config", str(missing)])
+    assert code == cli.EXIT_USAGE
+    assert f"{missing}: no such settings file" in capsys.readouterr().err

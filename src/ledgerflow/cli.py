@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from ledgerflow import __version__
-from ledgerflow.errors import LedgerflowError, UsageError
+from ledgerflow.config import USER_CONFIG_NAME
+from ledgerflow.errors import ConfigError, LedgerflowError, UsageError
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -32,6 +33,24 @@ def _prefect_environment(state_dir: Path) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Prefect's per-task "Finished in state Completed()" lines drown the summary the
+    # CLI prints; PREFECT_LOGGING_LEVEL=INFO brings them back.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    """The settings file: --config (which must exist), else ./ledgerflow.toml if any.
+
+    A --config that names no file is an error: silently running on the defaults
+    would hide a typo in the path.
+    """
+    if getattr(args, "config", None):
+        path = Path(args.config)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such settings file; check the --config path")
+        return path
+    default = Path(USER_CONFIG_NAME)
+    return default if default.is_file() else None
 
 
 def _load_flow_module(name: str):
@@ -82,7 +101,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     input_dir, output_dir = Path(args.input), Path(args.output)
     if args.period:
         Period.parse(args.period)  # a bad period fails here, before Prefect starts
-    config_path = Path(args.config) if args.config else Path("ledgerflow.toml")
+    config_path = _config_path(args)
     load_config(config_path)  # a bad config fails here too
     if not input_dir.is_dir():
         print(f"{input_dir}: no such folder; create it and drop exports into it")
@@ -106,7 +125,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         output_dir=str(output_dir),
         period=args.period,
         lang=args.lang,
-        config_path=str(config_path) if config_path.exists() else None,
+        config_path=str(config_path) if config_path else None,
         archive=args.archive,
         use_store=not args.no_store,
     )
@@ -120,7 +139,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ledgerflow import schedule
     from ledgerflow.config import load_config
 
-    config_path = Path(args.config) if args.config else Path("ledgerflow.toml")
+    config_path = _config_path(args)
     config = load_config(config_path)
     settings = config["schedule"]
     _prefect_environment(Path(".ledgerflow"))
@@ -135,7 +154,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         config,
         input_dir=args.input,
         output_dir=args.output,
-        config_path=str(config_path) if config_path.exists() else None,
+        config_path=str(config_path) if config_path else None,
         monthly_flow=_load_flow_module("monthly_partner_report").monthly_partner_report,
         annual_flow=_load_flow_module("annual_evaluation").annual_evaluation,
     )
@@ -149,7 +168,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from ledgerflow import watch
     from ledgerflow.config import load_config
 
-    config_path = Path(args.config) if args.config else Path("ledgerflow.toml")
+    config_path = _config_path(args)
     config = load_config(config_path)
     settings = config["watch"]
     input_dir, output_dir = Path(args.input), Path(args.output)
@@ -165,7 +184,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
             input_dir=str(input_dir),
             output_dir=str(output_dir),
             lang=args.lang,
-            config_path=str(config_path) if config_path.exists() else None,
+            config_path=str(config_path) if config_path else None,
             archive=archive,
         )
         _print_summary(summary, args.lang or config["run"]["lang"])
@@ -234,7 +253,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from ledgerflow.labels import reason
     from ledgerflow.read import read_file
 
-    config = load_config(Path(args.config) if args.config else None)
+    config = load_config(_config_path(args))
     lang = args.lang or config["run"]["lang"]
     file_read = read_file(Path(args.file), config)
     if file_read.refused:
