@@ -196,7 +196,8 @@ def report_month(
 
     dated = sales if len(sales) else purchases
     chosen, why = assemble.choose_period(period, dated, receivables)
-    logger.info("period %s (%s)", chosen, why)
+    coverage = assemble.period_notes(chosen, dated)
+    logger.info("period %s (%s) %s", chosen, why, "; ".join(coverage))
     out_dir = Path(output_dir)
     registry = out_dir / ".state" / "partner_ids.csv"
 
@@ -217,6 +218,7 @@ def report_month(
     profit = profitability(
         sales, receivables, result.master, chosen, config, costs=costs
     )
+    profit.notes[:0] = coverage
     state = out_dir / ".state"
     decision_log = decisions.update_log(
         state / "decisions.csv", decisions.read_all(decided)
@@ -283,6 +285,7 @@ def report_month(
     timings["total"] = time.perf_counter() - started
 
     summary = publish.run_summary(chosen, why, outcomes, written, timings)
+    summary["period_notes"] = coverage
     summary["outputs"] += share_run(
         summary,
         out_dir / str(chosen),

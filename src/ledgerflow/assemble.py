@@ -97,6 +97,25 @@ def choose_period(
     )
 
 
+def period_notes(period: Period, sales: pd.DataFrame) -> list[str]:
+    """What a reader of the month's figures must know about the data behind them.
+
+    Notes (codes of labels/run.toml, with the date as detail): the month has no sales
+    lines at all (a requested month outside the data); or the data stops before the
+    month ends (a month exported part-way, such as Online Retail's 2011-12).
+    """
+    dates = pd.to_datetime(sales.get("doc_date"), errors="coerce")
+    if dates is None or dates.dropna().empty:
+        return []
+    inside = dates[(dates >= period.start) & (dates <= period.end)]
+    if inside.empty:
+        return [f"period_no_sales: {period}"]
+    last = dates.max()
+    if last < period.end:
+        return [f"period_partial: {last.date()}"]
+    return []
+
+
 def attach_partner_ids(frame: pd.DataFrame, code_map: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with the master's partner_id for each partner_code."""
     out = frame.copy()

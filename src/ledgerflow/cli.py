@@ -211,6 +211,9 @@ def _print_summary(summary: dict, lang: str) -> int:
 
     refused = [i for i in summary["inputs"] if i.get("refused")]
     print(f"ledgerflow: {phrase(summary['period_reason'], lang)}: {summary['period']}")
+    for note in summary.get("period_notes", []):
+        code, _, detail = note.partition(": ")
+        print(f"  ! {phrase(code, lang)}: {detail}")
     for entry in summary["inputs"]:
         rows = entry["rows"]
         if entry.get("refused"):

@@ -111,7 +111,12 @@ def run_summary(
         "period": str(period),
         "period_reason": period_reason,
         "inputs": inputs,
-        "outputs": [p.name for p in written] + ["run.json"],
+        # Paths relative to the month's folder (scorecards sit in a subfolder).
+        "outputs": [
+            p.relative_to(written[0].parent).as_posix() if written else p.name
+            for p in written
+        ]
+        + ["run.json"],
         "versions": runinfo.library_versions(),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }

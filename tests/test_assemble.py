@@ -1,0 +1,49 @@
+"""Bookkeeping between stages: period choice, coverage notes, partner IDs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ledgerflow import assemble
+from ledgerflow.errors import UsageError
+from ledgerflow.period import Period
+
+
+def _sales(*days):
+    return pd.DataFrame({"doc_date": pd.to_datetime(list(days))})
+
+
+def test_latest_month_with_sales_lines_is_the_default():
+    period, why = assemble.choose_period(
+        None, _sales("2024-02-29", "2024-03-05"), pd.DataFrame()
+    )
+    assert (period, why) == (Period(2024, 3), "period_latest_sales")
+
+
+def test_invoices_choose_the_month_when_there_are_no_sales():
+    receivables = pd.DataFrame({"invoice_date": pd.to_datetime(["2013-06-02"])})
+    period, why = assemble.choose_period(None, _sales(), receivables)
+    assert (period, why) == (Period(2013, 6), "period_latest_invoices")
+
+
+def test_nothing_dated_is_a_usage_error_saying_what_to_do():
+    with pytest.raises(UsageError, match="give --period YYYY-MM"):
+        assemble.choose_period(None, _sales(), pd.DataFrame())
+
+
+def test_a_month_without_sales_and_a_partial_month_are_noted():
+    sales = _sales("2011-11-30", "2011-12-09")
+    assert assemble.period_notes(Period(2011, 12), sales) == [
+        "period_partial: 2011-12-09"
+    ]
+    assert assemble.period_notes(Period(2019, 5), sales) == ["period_no_sales: 2019-05"]
+    assert assemble.period_notes(Period(2011, 11), sales) == []
+
+
+def test_partner_ids_follow_the_code_map_and_unknown_codes_stay_empty():
+    frame = pd.DataFrame({"partner_code": pd.array(["00123", "9"], dtype="string")})
+    code_map = pd.DataFrame({"partner_code": ["00123"], "partner_id": ["P000001"]})
+    out = assemble.attach_partner_ids(frame, code_map)
+    assert out["partner_id"].tolist() == ["P000001", pd.NA]
+    assert "partner_id" not in frame  # the input frame is not changed
