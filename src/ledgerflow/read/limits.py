@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 
 from ledgerflow.errors import FileRefused
 
@@ -70,20 +71,34 @@ def check_package(data: bytes, settings: dict) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:  # sniff already opened it; a race is harmless
         raise FileRefused("file_corrupt", f"the zip is damaged ({exc})") from exc
-    with archive:
-        infos = archive.infolist()
-        limit = setting(settings, "max_zip_parts")
-        if len(infos) > limit:
-            raise FileRefused(
-                "zip_too_many_parts",
-                f"the workbook holds {len(infos):,} parts (the limit is {limit:,}); an "
-                "export has a few dozen. Open it in Excel, save it as a new xlsx "
-                "and drop that",
-            )
-        _check_sizes(infos, settings)
-        for info in infos:
-            if info.filename.lower().endswith((".xml", ".rels", ".vml")):
-                _check_prolog(archive, info)
+    try:
+        with archive:
+            _check_archive(archive, settings)
+    except FileRefused:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError) as exc:
+        # zipfile raises these for damaged headers, streams and seek positions
+        raise FileRefused(
+            "file_corrupt",
+            f"the xlsx zip is damaged ({type(exc).__name__}: {exc}); save it again "
+            "from Excel or download it again",
+        ) from exc
+
+
+def _check_archive(archive: zipfile.ZipFile, settings: dict) -> None:
+    infos = archive.infolist()
+    limit = setting(settings, "max_zip_parts")
+    if len(infos) > limit:
+        raise FileRefused(
+            "zip_too_many_parts",
+            f"the workbook holds {len(infos):,} parts (the limit is {limit:,}); an "
+            "export has a few dozen. Open it in Excel, save it as a new xlsx "
+            "and drop that",
+        )
+    _check_sizes(infos, settings)
+    for info in infos:
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+            _check_prolog(archive, info)
 
 
 def _check_sizes(infos: list[zipfile.ZipInfo], settings: dict) -> None:
