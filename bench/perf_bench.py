@@ -1,0 +1,450 @@
+"""The figures of issue 8 that run_bench.py does not take: the fastest reader, Prefect's
+fixed cost with and without a running server, the incremental month, partner matching
+at 50,000 partners, and the memory of each stage.
+
+    /work/venv/bin/python bench/perf_bench.py                     # everything
+    /work/venv/bin/python bench/perf_bench.py --cases readers --lines 100000 250000
+    /work/venv/bin/python bench/perf_bench.py --cases incremental --month-lines 20000
+    /work/venv/bin/python bench/perf_bench.py --cases master --partners 5000 50000
+    /work/venv/bin/python bench/perf_bench.py --cases prefect
+
+It reuses run_bench.py's measuring (child processes, wall time, peak RSS) and its
+generated exports (bench/results/synthetic-<lines>-*-input/). Results go to
+bench/results/perf-<timestamp>.json. Speed is measured here, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+import run_bench as rb
+from ledgerflow import demo, tables
+from ledgerflow.config import load_config
+
+CASES = ["readers", "prefect", "incremental", "master"]
+
+# Loads every cell of one sheet with fastexcel (Rust calamine underneath, Arrow out).
+FASTEXCEL_LOAD = """
+import sys, time
+start = time.perf_counter()
+import fastexcel
+reader = fastexcel.read_excel(sys.argv[1])
+sheet = reader.load_sheet_by_name(sys.argv[2], header_row=None)
+table = sheet.to_arrow()
+print(time.perf_counter() - start, table.num_rows)
+"""
+
+
+# ----------------------------------------------------------------- readers
+
+
+def reader_reference(path: Path, sheet: str, work: Path) -> dict:
+    """Seconds python-calamine and fastexcel need to load ``sheet``; the fastest."""
+    out = {"calamine": rb.calamine_reference(path, sheet, work / "perf-calamine.log")}
+    result = rb.measure(
+        [sys.executable, "-c", FASTEXCEL_LOAD, str(path), sheet],
+        work / "perf-fastexcel.log",
+        work,
+    )
+    if result["exit_code"] == 0:
+        seconds, rows = result["stdout"].split()[-2:]
+        out["fastexcel"] = {
+            "seconds": round(float(seconds), 2),
+            "rows": int(rows),
+            "peak_mib": result["peak_mib"],
+        }
+    else:
+        out["fastexcel"] = {"error": result["stdout"].strip().splitlines()[-1:]}
+    timed = {k: v["seconds"] for k, v in out.items() if "seconds" in v}
+    out["fastest"] = min(timed, key=timed.get) if timed else None
+    return out
+
+
+def stage_lines(result: dict) -> list[str]:
+    """Seconds and peak MiB of each stage, from the run.json of a run."""
+    if "run_json" not in result:
+        return [f"no run.json; see {result['log']}"]
+    info = json.loads(Path(result["run_json"]).read_text("utf-8"))
+    timings, peaks = info.get("timings", {}), info.get("peak_mib", {})
+    lines = []
+    for stage, seconds in timings.items():
+        peak = peaks.get(stage)
+        memory = f", peak {peak:7.0f} MiB" if isinstance(peak, int | float) else ""
+        lines.append(f"{stage:<10} {seconds:8.1f} s{memory}")
+    return lines
+
+
+def readers_case(lines_list: list[int], work: Path, seed: int) -> list[dict]:
+    """`ledgerflow run --no-store` on each generated export beside the readers."""
+    results = []
+    for lines in lines_list:
+        folder = rb.synthetic_input(work, lines, seed)
+        path = next(folder.glob("*.xlsx"))
+        ref = reader_reference(path, demo.SALES_SHEET, work)
+        run = rb.run_case(f"perf-synthetic-{lines}", folder, work, None)
+        fastest = ref.get(ref["fastest"]) if ref["fastest"] else None
+        total = (run.get("timings") or {}).get("total")
+        print(
+            f"\n{lines:,} lines: ledgerflow run {run['seconds']:.1f} s wall "
+            f"(flow {total} s), peak {run['peak_mib']:.0f} MiB, exit {run['exit_code']}"
+        )
+        for name in ("calamine", "fastexcel"):
+            got = ref[name]
+            if "seconds" in got:
+                print(
+                    f"  {name:<10} load {got['seconds']:7.1f} s, "
+                    f"peak {got['peak_mib']:6.0f} MiB, {got['rows']:,} rows"
+                )
+            else:
+                print(f"  {name:<10} failed: {got.get('error')}")
+        if fastest and isinstance(total, int | float):
+            print(
+                f"  ratio: flow {total / fastest['seconds']:.1f}x, wall "
+                f"{run['seconds'] / fastest['seconds']:.1f}x the fastest reader "
+                f"({ref['fastest']})"
+            )
+        for line in stage_lines(run):
+            print(f"    {line}")
+        results.append(
+            {"case": "readers", "lines": lines, "run": run, "reference": ref}
+        )
+    return results
+
+
+# ----------------------------------------------------------------- prefect
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def prefect_server(work: Path):
+    """A Prefect server on loopback for the duration; yields its API URL."""
+    port = _free_port()
+    home = work / ".perf-server-home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(
+        os.environ,
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
+    prefect = Path(sys.executable).with_name("prefect")
+    log = (work / "perf-prefect-server.log").open("wb")
+    proc = subprocess.Popen(
+        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/health", timeout=2) as answer,
+            ):
+                if answer.status == 200:
+                    break
+            if proc.poll() is not None:
+                raise SystemExit(f"prefect server stopped; see {log.name}")
+            time.sleep(1)
+        else:
+            raise SystemExit("prefect server did not start within 300 s")
+        yield url
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(30)
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+
+
+def prefect_case(work: Path) -> list[dict]:
+    """Fixed cost of a run: 5 lines, temporary server vs a running server."""
+    folder = rb.tiny_input(work)
+    results = []
+    for label in ("tiny-temporary-first", "tiny-temporary"):
+        results.append(rb.run_case(f"perf-{label}", folder, work, None))
+    with prefect_server(work) as url:
+        os.environ["PREFECT_API_URL"] = url
+        try:
+            for label in ("tiny-server-first", "tiny-server"):
+                results.append(rb.run_case(f"perf-{label}", folder, work, None))
+        finally:
+            del os.environ["PREFECT_API_URL"]
+    print("\nPrefect's fixed cost (5 sales lines; wall - flow = start-up, Prefect):")
+    for r in results:
+        total = (r.get("timings") or {}).get("total") or 0.0
+        print(
+            f"  {r['case']:<28} wall {r['seconds']:6.1f} s, flow {total:5.1f} s, "
+            f"outside the flow {r['seconds'] - total:5.1f} s, exit {r['exit_code']}"
+        )
+    return [{"case": "prefect", "runs": results}]
+
+
+# ------------------------------------------------------------- incremental
+
+
+def _partners(rng: np.random.Generator, count: int) -> pd.DataFrame:
+    """``count`` partners with distinct codes, names and valid BRNs (vectorised)."""
+    roots = np.array(["한빛", "으뜸", "하나", "대한", "미래", "서울", "동방", "새한"])
+    words = np.array(["상사", "물산", "테크", "산업", "유통", "물류", "전자", "건설"])
+    forms = np.array(["(주)", "㈜", "주식회사 ", ""])
+    i = np.arange(count)
+    names = [
+        f"{forms[a]}{roots[b]}{words[c]}{n}"
+        for a, b, c, n in zip(
+            rng.integers(0, len(forms), count),
+            rng.integers(0, len(roots), count),
+            rng.integers(0, len(words), count),
+            i,
+            strict=True,
+        )
+    ]
+    nine = [f"{d:09d}" for d in rng.integers(100_000_000, 999_999_999, count)]
+    brns = [f"{n}{demo.brn_check_digit(n)}" for n in nine]
+    return pd.DataFrame(
+        {
+            "partner_code": [f"{n + 1:05d}" for n in i],
+            "partner_name": names,
+            "brn": brns,
+            "weight": rng.pareto(1.2, count) + 0.05,
+        }
+    )
+
+
+def month_export(
+    path: Path, month: pd.Period, lines: int, people: pd.DataFrame, seed: int
+) -> None:
+    """One month's sales export in the 12 columns of the demo (title rows, 합계)."""
+    rng = np.random.default_rng(seed)
+    items = demo.item_catalogue(rng)
+    days = pd.bdate_range(month.start_time, month.end_time)
+    serial = (days - pd.Timestamp(rb.EXCEL_EPOCH)).days.to_numpy()
+    day = np.sort(rng.integers(0, len(days), lines))
+    weight = people["weight"].to_numpy() / people["weight"].sum()
+    who = rng.choice(len(people), lines, p=weight)
+    item = rng.integers(0, len(items), lines)
+    qty = rng.integers(1, 50, lines)
+    price = np.round(items["list_price"].to_numpy()[item], -1).astype(np.int64) + 10
+    supply = qty * price
+    vat = supply // 10
+    cost = np.round(supply * items["cost_ratio"].to_numpy()[item]).astype(np.int64)
+    partial = path.with_name(f".{path.name}.part")
+    book = xlsxwriter.Workbook(str(partial), {"constant_memory": True})
+    book.set_properties({"created": datetime(2026, 12, 1)})
+    sheet = book.add_worksheet(demo.SALES_SHEET)
+    day_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_string(0, 0, "매출 내역")
+    sheet.write_string(
+        1, 0, f"조회기간 : {days[0]:%Y-%m-%d} ~ {month.end_time:%Y-%m-%d}"
+    )
+    sheet.write_string(2, 0, "(단위 : 원)")
+    sheet.write_row(3, 0, demo.SALES_HEADER)
+    codes = people["partner_code"].to_numpy()[who].tolist()
+    names = people["partner_name"].to_numpy()[who].tolist()
+    item_codes = items["item_code"].to_numpy()[item].tolist()
+    item_names = items["item_name"].to_numpy()[item].tolist()
+    numbers = [a.tolist() for a in (qty, price, supply, vat, supply + vat, cost)]
+    stamp = f"{month.start_time:%Y%m}"
+    for n in range(lines):
+        r = n + 4
+        sheet.write_number(r, 0, int(serial[day[n]]), day_fmt)
+        sheet.write_string(r, 1, f"{stamp}-{n + 1:06d}")
+        sheet.write_string(r, 2, codes[n])
+        sheet.write_string(r, 3, names[n])
+        sheet.write_string(r, 4, item_codes[n])
+        sheet.write_string(r, 5, item_names[n])
+        for c, column in enumerate(numbers, start=6):
+            sheet.write_number(r, c, column[n])
+    sheet.write_string(lines + 4, 0, demo.SALES_TOTAL_LABEL)
+    for c, column in zip(
+        (6, 8, 9, 10, 11), (qty, supply, vat, supply + vat, cost), strict=True
+    ):
+        sheet.write_number(lines + 4, c, int(column.sum()))
+    book.close()
+    os.replace(partial, path)
+
+
+def incremental_case(work: Path, month_lines: int, seed: int) -> list[dict]:
+    """24 months processed, then one new month dropped: second run vs first."""
+    source = work / f"perf-months-{month_lines}"
+    source.mkdir(parents=True, exist_ok=True)
+    people = _partners(np.random.default_rng(seed), 5000)
+    months = pd.period_range("2024-11", periods=25, freq="M")
+    started = time.perf_counter()
+    for k, month in enumerate(months):
+        path = source / f"매출내역_{month}.xlsx"
+        if not path.exists():
+            month_export(path, month, month_lines, people, seed + k)
+    print(f"\n25 monthly exports ready in {time.perf_counter() - started:.0f} s")
+
+    folder = work / "perf-incremental-input"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for month in months[:24]:
+        name = f"매출내역_{month}.xlsx"
+        (folder / name).symlink_to(source / name)
+    shutil.rmtree(work / "perf-incremental-output", ignore_errors=True)
+    first = rb.run_case("perf-incremental", folder, work, None, again=True)
+    name = f"매출내역_{months[24]}.xlsx"
+    (folder / name).symlink_to(source / name)
+    second = rb.run_case("perf-incremental", folder, work, None, again=True)
+    print(
+        f"incremental, {month_lines:,} lines a month: first run on 24 months "
+        f"{first['seconds']:.1f} s wall, with month 25 added {second['seconds']:.1f} s "
+        f"= {second['seconds'] / first['seconds']:.2f} of the first (target <= 0.20)"
+    )
+    for label, run in (("first", first), ("second", second)):
+        total = (run.get("timings") or {}).get("total")
+        print(f"  {label}: flow {total} s; stages:")
+        for line in stage_lines(run):
+            print(f"    {line}")
+    return [{"case": "incremental", "first": first, "second": second}]
+
+
+# ------------------------------------------------------------------ master
+
+
+def master_frames(count: int, seed: int) -> tuple[pd.DataFrame, ...]:
+    """A partner list of ``count`` partners and one sales line per partner.
+
+    A tenth of the lines name their partner another way (the legal form written
+    out) and carry no code, so that matching by name has work to do.
+    """
+    rng = np.random.default_rng(seed)
+    people = _partners(rng, count)
+    partners = pd.DataFrame(
+        {c: pd.Series([pd.NA] * count, dtype="string") for c in tables.PARTNERS}
+    )
+    for column in ("partner_code", "partner_name", "brn"):
+        partners[column] = people[column].astype("string")
+    partners["credit_limit"] = partners["credit_limit"].astype("Float64")
+    partners["founded_date"] = pd.Series(pd.NaT, index=partners.index)
+    partners["source_file"] = pd.Series("거래처목록.xlsx", index=partners.index)
+    partners["source_sheet"] = pd.Series("거래처", index=partners.index)
+    partners["source_row"] = np.arange(2, count + 2)
+    partners["source_file"] = partners["source_file"].astype("string")
+    partners["source_sheet"] = partners["source_sheet"].astype("string")
+
+    sales = pd.DataFrame(
+        {c: pd.Series([pd.NA] * count, dtype="string") for c in tables.SALES_LINES}
+    )
+    renamed = rng.random(count) < 0.1
+    names = people["partner_name"].str.replace("(주)", "주식회사 ", regex=False)
+    sales["partner_code"] = people["partner_code"].where(~renamed).astype("string")
+    sales["partner_name"] = names.astype("string")
+    for column in ("doc_date", "promised_date", "delivered_date"):
+        sales[column] = pd.Timestamp("2026-11-02")
+    for column in ("qty", "unit_price", "supply_amount", "vat_amount"):
+        sales[column] = pd.array(np.full(count, 1000.0), dtype="Float64")
+    for column in ("total_amount", "cost_amount"):
+        sales[column] = pd.array(np.full(count, 1100.0), dtype="Float64")
+    sales["doc_no"] = pd.array([f"D{n:07d}" for n in range(count)], dtype="string")
+    sales["source_file"] = pd.array(["매출내역.xlsx"] * count, dtype="string")
+    sales["source_sheet"] = pd.array(["매출내역"] * count, dtype="string")
+    sales["source_row"] = np.arange(5, count + 5)
+    receivables = tables.empty_table("receivables")
+    return partners, sales, receivables
+
+
+def master_case(counts: list[int], seed: int) -> list[dict]:
+    """master.build_master at each partner count; seconds per 1,000 partners."""
+    from ledgerflow import master
+
+    config = load_config(None)
+    config["master"]["as_of"] = "2026-11-30"
+    results = []
+    print("\npartner matching (master.build_master):")
+    for count in counts:
+        frames = master_frames(count, seed)
+        start = time.perf_counter()
+        result = master.build_master(*frames, None, config)
+        seconds = time.perf_counter() - start
+        print(
+            f"  {count:>7,} partners: {seconds:6.1f} s "
+            f"({seconds / count * 1000:.3f} s per 1,000), "
+            f"{len(result.master):,} partners in the master"
+        )
+        results.append({"case": "master", "partners": count, "seconds": seconds})
+    return results
+
+
+# ------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=CASES)
+    parser.add_argument(
+        "--lines", nargs="+", type=int, default=[100_000, 250_000], help="readers"
+    )
+    parser.add_argument(
+        "--month-lines", type=int, default=20_000, help="lines per month (20000)"
+    )
+    parser.add_argument(
+        "--partners", nargs="+", type=int, default=[5_000, 50_000], help="master"
+    )
+    parser.add_argument("--results", type=Path, default=rb.BENCH / "results")
+    parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
+    args = parser.parse_args(argv)
+
+    work = args.results.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    info = rb.machine()
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+    results: list[dict] = []
+    if "prefect" in args.cases:
+        results += prefect_case(work)
+    if "readers" in args.cases:
+        results += readers_case(args.lines, work, args.seed)
+    if "incremental" in args.cases:
+        results += incremental_case(work, args.month_lines, args.seed)
+    if "master" in args.cases:
+        results += master_case(args.partners, args.seed)
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items() if k != "stdout"}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = work / f"perf-{stamp}.json"
+    out.write_text(
+        json.dumps(
+            {"machine": info, "date": str(date.today()), "results": plain(results)},
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        ),
+        encoding="utf-8",
+    )
+    print(f"\nfigures saved to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
