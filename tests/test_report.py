@@ -797,3 +797,25 @@ def test_master_codes_are_shown_as_words(tmp_path, monkeypatch):
         ("P0001", "zz_unlisted", "Single row", "Stale; zz_new_issue"),
     ]
     assert rows(path, sheet=1)[1] == ("P0001", "Single row")
+
+
+def test_master_shows_full_business_numbers_with_dashes(tmp_path):
+    import openpyxl
+
+    from ledgerflow.report.outputs import write_partner_master
+
+    master = pd.DataFrame(
+        {
+            "partner_id": ["P000001", "P000002"],
+            "partner_code": pd.array(["00123", "00124"], dtype="string"),
+            "partner_name": ["(주)한빛상사", "다온물산"],
+            "brn": pd.array(["5642384027", "126811"], dtype="string"),
+        }
+    )
+    path = write_partner_master(master, tmp_path / "m.xlsx", lang="en", created=CREATED)
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    column = [c.value for c in sheet[1]].index("Business registration no.")
+    assert [sheet.cell(r, column + 1).value for r in (2, 3)] == [
+        "564-23-84027",
+        "126811",  # a partial (masked) number stays as given
+    ]

@@ -90,12 +90,19 @@ def test_national_pension_cp949(shared_data):
     assert len(only_name) == 1 and only_name["brn"].isna().all()
 
 
-def test_calderdale_supplier_payments_are_refused_clearly(shared_data):
-    """Supplier payments have no canonical table yet: refused, naming what lacks."""
+def test_calderdale_supplier_payments_are_purchases(shared_data):
+    """Invoice payments are read as purchases (the supplier side), every line used;
+    the card-payment files, which name no supplier ID, are refused saying why."""
+    import csv
+
     path = shared_data / "uk-calderdale-spend" / "2021-01.csv"
-    file_read = read_file(path, CONFIG)
-    assert file_read.tables == []
-    assert file_read.refused.rule == "no_profile"
-    assert file_read.refused.file == "2021-01.csv"
-    assert "closest is generic_en_sales" in file_read.refused.detail
-    assert "lacks partner_code (CustomerID/" in file_read.refused.detail
+    with path.open(encoding="utf-8", newline="") as handle:
+        lines = sum(1 for _ in csv.reader(handle)) - 1
+    (table,) = read_file(path, CONFIG).tables
+    assert (table.kind, table.profile) == ("purchases", "generic_en_supplier_payments")
+    assert table.rows_read == len(table.frame) == lines
+
+    card = read_file(path.with_name("2021-01-card.csv"), CONFIG)
+    assert card.tables == []
+    assert card.refused.rule == "no_profile"
+    assert card.refused.file == "2021-01-card.csv"

@@ -193,6 +193,7 @@ def _read_content(
     if fmt == "xlsx":
         _limits.check_package(data, settings)  # bombs and DTDs, before any parser
     sheets: list[tuple[str, tuple[list[list], list]]] = []
+    separator = None  # text files only: lets a profile rejoin a split text field
     if fmt in ("xlsx", "xls"):
         _read_workbook(result, data, fmt, settings, profiles)
         return
@@ -211,7 +212,8 @@ def _read_content(
         result.encoding = text.encoding
         result.notes.extend(text.notes)
         sheets = [("", (text.rows, []))]
-    _read_grids(result, sheets, settings, profiles, date1904=False)
+        separator = text.separator
+    _read_grids(result, sheets, settings, profiles, date1904=False, separator=separator)
 
 
 def _read_workbook(
@@ -286,6 +288,7 @@ def _read_grids(
     load=None,
     check=None,
     formats_for=None,
+    separator: str | None = None,
 ) -> None:
     """Find a header in each grid and read it; refuse the file when none matches."""
     scan_rows = int(settings.get("header_scan_rows", _DEFAULT_SCAN_ROWS))
@@ -326,6 +329,7 @@ def _read_grids(
             date1904=date1904,
             period=period,
             formats_for=formats_for(sheet_name) if formats_for else None,
+            separator=separator,
         )
         rules = RowRules.from_layout(header.profile.layout)
         table = build_table(grid, header, rules, context)

@@ -67,6 +67,7 @@ class SheetContext:
     period: tuple[pd.Timestamp, pd.Timestamp] | None = None
     formats_for: FormatsFor | None = None
     notes: list[str] = field(default_factory=list)
+    separator: str | None = None  # of a text file; None for workbooks
 
 
 def cell_text(value: object) -> str:
@@ -107,6 +108,25 @@ def _columns(body: list[list], width: int) -> tuple[list[np.ndarray], int]:
     return [grid[:, c] for c in range(width)], overflow
 
 
+def _rejoin(body: list[list], width: int, column: int, separator: str):
+    """Rows with too many fields, put back together inside ``column``.
+
+    Text exports that do not quote their fields split an address like
+    "24, place Kléber" in two; a profile names the free-text field where that
+    happens ([layout] separator_in), and the extra fields are joined back there.
+    """
+    repaired = 0
+    out = []
+    for row in body:
+        extra = len(row) - width
+        if extra > 0 and len(row) > column:
+            joined = separator.join(str(v) for v in row[column : column + extra + 1])
+            row = [*row[:column], joined, *row[column + extra + 1 :]]
+            repaired += 1
+        out.append(row)
+    return out, repaired
+
+
 def _format_number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
@@ -119,6 +139,19 @@ def build_table(
     start = header.last_row + 1
     body = grid[start:]
     width = len(header.labels)
+    notes = context.notes
+    joinable = [
+        header.mapping[f]
+        for f in profile.layout.get("separator_in", [])
+        if f in header.mapping
+    ]
+    if context.separator and joinable:
+        body, repaired = _rejoin(body, width, joinable[0], context.separator)
+        if repaired:
+            notes.append(
+                f"{header.labels[joinable[0]]}: {repaired} rows held the separator "
+                "inside the text; their fields were joined back"
+            )
     arrays, overflow = _columns(body, width)
     field_of = {c: f for f, c in header.mapping.items()}
     # Amount, number and flag columns never carry a label: a cheap scan. Date
@@ -132,7 +165,6 @@ def build_table(
         scan_plain(a) if c in plain else scan_column(a, rules)
         for c, a in enumerate(arrays)
     ]
-    notes = context.notes
     if overflow:
         notes.append(
             f"{overflow} rows have more fields than the header's {width} columns; the "
@@ -175,16 +207,25 @@ def build_table(
     if context.period is not None:
         options["default_year"] = context.period[0].year
     formats = _number_formats(header, scans, data_idx, start, context)
+    nulls = list(profile.layout.get("null_tokens", []))
     columns: dict[str, pd.Series] = {}
     rejects: list[tables.Reject] = []
     warned: dict[tuple[str, str], list[int]] = {}
     for field_name, c in header.mapping.items():
         raw = arrays[c][data_idx].copy()
         raw[scans[c].blank[data_idx]] = None
+        if nulls:
+            # A database export's literal NULL is a blank cell, not the text "NULL".
+            raw[np.isin(raw.astype(str), nulls)] = None
         series = pd.Series(raw, dtype=object).infer_objects()
         field_options = dict(options)
         if c in formats:
             field_options["number_formats"] = formats[c]
+        if field_name == "postcode":
+            # Korean postcodes have 5 digits (3000 -> 03000); a profile for other
+            # countries sets [layout] postcode_width = [] to leave them as given.
+            widths = profile.layout.get("postcode_width", ["5"])
+            field_options["width"] = int(widths[0]) if widths else None
         parsed = values.parse_field(field_name, series, **field_options)
         columns[field_name] = parsed.values.reset_index(drop=True)
         column_label = header.labels[c]

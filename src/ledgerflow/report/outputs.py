@@ -137,6 +137,21 @@ def check_shareable(columns: Sequence[str], workbook: str) -> None:
 # Partner master (internal)
 
 
+def _brn_as_written(master: pd.DataFrame) -> pd.DataFrame:
+    """Full 10-digit business numbers shown as people write them (123-45-67890)."""
+    if "brn" not in master:
+        return master
+    digits = master["brn"].astype("string")
+    full = digits.str.fullmatch(r"\d{10}", na=False)
+    if not full.any():
+        return master
+    shown = master.copy()
+    shown["brn"] = digits.where(
+        ~full, digits.str[:3] + "-" + digits.str[3:5] + "-" + digits.str[5:]
+    )
+    return shown
+
+
 def write_partner_master(
     master: pd.DataFrame,
     path: Path,
@@ -156,7 +171,11 @@ def write_partner_master(
     issues, activity status) are shown as words (CODED_COLUMNS).
     """
     sheets = [
-        SheetSpec("partner_master", translate_coded(master, lang), MASTER_COLUMNS)
+        SheetSpec(
+            "partner_master",
+            translate_coded(_brn_as_written(master), lang),
+            MASTER_COLUMNS,
+        )
     ]
     for key, frame in (
         ("conflicts", conflicts),
@@ -340,12 +359,16 @@ _NOTE = re.compile(r"^([a-z][a-z0-9_]*): (.*)$", re.DOTALL)
 
 
 def translate_note(note: str, lang: str) -> str:
-    """A stage's note "<code>: <English detail>" as a sentence in ``lang``.
+    """A stage's note as a sentence in ``lang``.
 
+    A coded message (labels.message) is rendered from its template. An older note
+    "<code>: <English detail>" shows the code's phrase:
     The code's [phrases.<code>] text is shown; the detail is appended in brackets
     when it carries figures (it has a digit), since the phrase has none. A note
     without a known code is shown as written.
     """
+    if labels.decode(note) is not None:
+        return labels.render(note, lang)
     match = _NOTE.match(str(note))
     if not match or not labels.has("phrases", match.group(1)):
         return str(note)
