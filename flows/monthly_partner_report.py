@@ -21,6 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from ledgerflow import (
     assemble,
+    contacts,
     decisions,
     evaluation,
     handover,
@@ -191,6 +192,7 @@ def report_month(
     purchases = assemble.combine(outcomes, "purchases")
     assessments = assemble.combine(outcomes, "assessments")
     costs = assemble.combine(outcomes, "costs")
+    contact_log = assemble.combine(outcomes, "contacts_log")
     timings["validate"] = time.perf_counter() - mark
     peak_mib["validate"] = _peak_mib()
 
@@ -210,6 +212,7 @@ def report_month(
     receivables = assemble.attach_partner_ids(receivables, result.code_map)
     assessments = assemble.attach_partner_ids(assessments, result.code_map)
     costs = assemble.attach_partner_ids(costs, result.code_map)
+    contact_log = assemble.attach_partner_ids(contact_log, result.code_map)
     purchases = evaluation.supplier_ids(purchases, result.code_map)
     timings["master"] = time.perf_counter() - mark
     peak_mib["master"] = _peak_mib()
@@ -219,6 +222,14 @@ def report_month(
         sales, receivables, result.master, chosen, config, costs=costs
     )
     profit.notes[:0] = coverage
+    # Contact figures: all four in the master, the counts only in the shared month.
+    touch = contacts.contact_summary(contact_log, result.master, chosen)
+    result.master = contacts.with_summary(result.master, touch, contacts.SUMMARY_KEYS)
+    if profit.detail is not None:
+        month = profit.detail.windows["month"]
+        profit.detail.windows["month"] = contacts.with_summary(
+            month, touch, contacts.SHARED_KEYS
+        )
     state = out_dir / ".state"
     decision_log = decisions.update_log(
         state / "decisions.csv", decisions.read_all(decided)
@@ -252,6 +263,7 @@ def report_month(
             **judged,
         )
     patterns = purchase_insights(sales, result.master, chosen, config, receivables)
+    result.master = insights.master_with_tags(result.master, patterns.tags)
     timings["metrics"] = time.perf_counter() - mark
     peak_mib["metrics"] = _peak_mib()
 
@@ -268,6 +280,7 @@ def report_month(
             "suppliers": suppliers,
             "insights": patterns,
             "outcomes": outcomes,
+            "contacts": contacts.contact_history(contact_log),
         }
     )
     master.save_id_registry(result, registry)

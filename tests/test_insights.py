@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from ledgerflow import insights as insights_module
+from ledgerflow import labels
 from ledgerflow.errors import ConfigError
 from ledgerflow.insights import compute_insights, settings
 from ledgerflow.period import Period
@@ -47,6 +48,11 @@ def run(rows, period, receivables=None, **insights_config):
     sales = sales_lines(rows)
     config = {"insights": insights_config}
     return compute_insights(sales, master_of(sales), period, config, receivables)
+
+
+def _en(rule):
+    """A tag's coded rule as the English sentence a reader sees."""
+    return labels.render(rule, "en")
 
 
 def by_partner(frame, code):
@@ -488,7 +494,7 @@ def test_rule_tags_with_their_rules():
         ("V", "vip"),
     ]
     keys = zip(tags["partner_code"], tags["tag"], strict=True)
-    rules = dict(zip(keys, tags["rule"], strict=True))
+    rules = dict(zip(keys, map(_en, tags["rule"]), strict=True))
     # D: 2023-10-01 to 2024-03-31 is 182 days
     assert rules[("D", "dormant")] == "days_since_last_order 182 > 90"
     assert rules[("V", "vip")] == "revenue_12m rank 1 <= 1"
@@ -526,7 +532,7 @@ def test_late_payer_needs_receivables():
     result = run(tag_rows(), Period(2024, 3), receivables, tag_late_payer_share=0.25)
     late = result.tags[result.tags["tag"] == "late_payer"]
     assert sorted(late["partner_code"]) == ["S", "V"]
-    rule = late.set_index("partner_code").loc["V", "rule"]
+    rule = _en(late.set_index("partner_code").loc["V", "rule"])
     assert rule == (
         "25% of invoice amount due in the last 12 months paid or open > 30 days "
         "after due"
@@ -786,3 +792,23 @@ def test_sales_without_item_codes_give_empty_item_tables_not_a_crash():
     assert result.top_items.empty and result.top_groups.empty
     assert result.lapsed_items.empty and result.suggestions.empty
     assert sorted(result.rhythm["partner_code"]) == ["A", "B"]
+
+
+def test_rule_tags_join_the_master_apart_from_user_tags():
+    master = pd.DataFrame(
+        {
+            "partner_id": ["P1", "P2", "P3"],
+            "tags": pd.array(["장기계약", pd.NA, pd.NA], dtype="string"),
+        }
+    )
+    tags = pd.DataFrame(
+        {
+            "partner_id": ["P1", "P1", "P2"],
+            "tag": ["vip", "growing", "dormant"],
+            "rule": ["r1", "r2", "r3"],
+        }
+    )
+    out = insights_module.master_with_tags(master, tags)
+    assert out["rule_tags"].tolist() == ["vip; growing", "dormant", pd.NA]
+    assert out["tags"].tolist() == ["장기계약", pd.NA, pd.NA]
+    assert "rule_tags" not in master

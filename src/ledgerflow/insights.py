@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ledgerflow.errors import ConfigError
+from ledgerflow.labels import message
 from ledgerflow.metrics import net_revenue
 from ledgerflow.period import Period
 
@@ -1003,12 +1004,15 @@ def tags(
         return _tags_frame(found, data, receivables, master, cfg)
     revenue = r["revenue_12m"].astype(float)
     vip_rank = revenue.rank(method="min", ascending=False)
+    # each rule is a coded message (labels: phrases tag_rule_*), worded at display
     add(
         "vip",
         (vip_rank <= cfg.tag_vip_top_n) & (revenue > 0),
-        "revenue_12m rank "
-        + vip_rank.astype("Int64").astype("string")
-        + f" <= {cfg.tag_vip_top_n}",
+        vip_rank.map(
+            lambda rank: message(
+                "tag_rule_vip", rank=f"{rank:.0f}", top=cfg.tag_vip_top_n
+            )
+        ),
     )
 
     by_month = data.lines.groupby(["p", "month"])["revenue"].sum().reset_index()
@@ -1022,13 +1026,17 @@ def tags(
     change = pd.Series(
         np.where(prev_t > 0, last_t / np.where(prev_t > 0, prev_t, 1) - 1, np.nan)
     )
-    trend = (
-        f"revenue last {t} months "
-        + pd.Series(last_t).map("{:,.0f}".format)
-        + f" vs previous {t} months "
-        + pd.Series(prev_t).map("{:,.0f}".format)
-        + ": "
-        + change.map(lambda c: f"{c:+.0%}" if c == c else "")
+    trend = pd.Series(
+        [
+            message(
+                "tag_rule_trend",
+                months=t,
+                last=f"{last:,.0f}",
+                previous=f"{prev:,.0f}",
+                change=f"{c:+.0%}" if c == c else "",
+            )
+            for last, prev, c in zip(last_t, prev_t, change, strict=True)
+        ]
     )
     add("growing", (change >= cfg.tag_growing_change).to_numpy(), trend)
     add("declining", (change <= cfg.tag_declining_change).to_numpy(), trend)
@@ -1037,22 +1045,23 @@ def tags(
     add(
         "dormant",
         (days > cfg.tag_dormant_days).to_numpy(),
-        "days_since_last_order "
-        + r["days_since_last_order"].astype("string")
-        + f" > {cfg.tag_dormant_days}",
+        r["days_since_last_order"].map(
+            lambda d: message("tag_rule_dormant", days=d, limit=cfg.tag_dormant_days),
+            na_action="ignore",
+        ),
     )
     new_from = _month_start(now - cfg.tag_new_months + 1)
     add(
         "new",
         (r["first_order_date"] >= new_from).to_numpy(),
-        "first order "
-        + r["first_order_date"].dt.strftime("%Y-%m-%d")
-        + f" on or after {new_from:%Y-%m-%d}",
+        r["first_order_date"]
+        .dt.strftime("%Y-%m-%d")
+        .map(lambda d: message("tag_rule_new", first=d, since=f"{new_from:%Y-%m-%d}")),
     )
     add(
         "single_item_buyer",
         (r["n_items_12m"] == 1).fillna(False).to_numpy(),
-        "1 item bought in the last 12 months",
+        message("tag_rule_single_item"),
     )
     return _tags_frame(found, data, receivables, master, cfg)
 
@@ -1115,8 +1124,11 @@ def _late_payers(data, cfg, receivables, master) -> pd.DataFrame:
             "partner_id": by.index.astype("string"),
             "tag": "late_payer",
             "rule": [
-                f"{share:.0%} of invoice amount due in the last 12 months paid or "
-                f"open > {cfg.tag_late_payer_days} days after due"
+                message(
+                    "tag_rule_late_payer",
+                    share=f"{share:.0%}",
+                    days=cfg.tag_late_payer_days,
+                )
                 for share in by["share"]
             ],
         }
@@ -1175,3 +1187,21 @@ def compute_insights(
         len(insights.tags),
     )
     return insights
+
+
+def master_with_tags(master: pd.DataFrame, tags: pd.DataFrame) -> pd.DataFrame:
+    """The master with a ``rule_tags`` column: the rule-based tags of each partner.
+
+    Users' own tags (the partner list's ``tags`` column) stay in ``tags``; the two
+    kinds are kept apart so a rule never overwrites what a person wrote. The rule
+    that set each tag is on the insights workbook's tags sheet.
+    """
+    out = master.copy()
+    if tags.empty or "partner_id" not in out:
+        out["rule_tags"] = pd.Series(pd.NA, index=out.index, dtype="string")
+        return out
+    joined = tags.groupby("partner_id", sort=False)["tag"].agg(
+        lambda values: "; ".join(dict.fromkeys(values))
+    )
+    out["rule_tags"] = out["partner_id"].map(joined).astype("string")
+    return out

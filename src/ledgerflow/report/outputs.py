@@ -5,8 +5,9 @@ left out and a frame column not listed is not written. Rules shared by all four:
 
 - Headers, sheet titles, reasons and notes come from the label catalogue in ``lang``.
 - Workbooks meant for sharing (profitability, evaluation, rejects) never carry
-  contact data: their column lists exclude CONTACT_KEYS (checked when they are
-  written), and a rejected phone or e-mail value is masked in the rejects workbook.
+  contact data: their column lists exclude CONTACT_KEYS and the contact log's
+  notes, CONTACT_NOTE_KEYS (checked when they are written), and a rejected phone
+  or e-mail value is masked in the rejects workbook.
   The partner master is internal and shows contacts.
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ledgerflow import labels
+from ledgerflow.contacts import CONTACT_NOTE_KEYS
 from ledgerflow.errors import LedgerflowError
 from ledgerflow.period import Period
 from ledgerflow.report.workbook import ColumnSum, Ratio, SheetSpec, write_workbook
@@ -52,6 +54,7 @@ MASTER_COLUMNS = [
     "email",
     "bank_account",
     "tags",
+    "rule_tags",
     "payment_terms",
     "credit_limit",
     "founded_date",
@@ -59,6 +62,10 @@ MASTER_COLUMNS = [
     "status",
     "first_txn_date",
     "last_txn_date",
+    "last_contact_date",
+    "contacts_in_period",
+    "open_next_actions",
+    "overdue_follow_ups",
     "n_sales_lines",
     "source_files",
     "match_rule",
@@ -111,6 +118,8 @@ CODED_COLUMNS = {
     "match_rule": "match_rule_",
     "quality_issues": "quality_",
     "risk": "change_",
+    "source_kind": "source_kind_",
+    "rule_tags": "tag_",
 }
 # Personal contact data: kept in the internal master, never in a shared workbook.
 CONTACT_KEYS = frozenset({"phone", "email", "mobile", "fax"})
@@ -126,7 +135,7 @@ EXPLAINED_BY_NOTE = {
 
 def check_shareable(columns: Sequence[str], workbook: str) -> None:
     """Raise if ``columns`` of a workbook meant for sharing include contact data."""
-    leaked = sorted(CONTACT_KEYS.intersection(columns))
+    leaked = sorted((CONTACT_KEYS | CONTACT_NOTE_KEYS).intersection(columns))
     if leaked:
         raise LedgerflowError(
             f"{workbook}: columns {', '.join(leaked)} hold personal contact data and "
@@ -161,12 +170,14 @@ def write_partner_master(
     conflicts: pd.DataFrame | None = None,
     links: pd.DataFrame | None = None,
     changes: pd.DataFrame | None = None,
+    contacts: pd.DataFrame | None = None,
 ) -> Path:
     """One row per canonical partner, with the codes and files it came from.
 
     Internal workbook: contacts are shown. ``conflicts`` (values that disagreed
     between sources), ``links`` (which source row went to which partner) and
-    ``changes`` (what changed since the previous master) get sheets of their own
+    ``changes`` (what changed since the previous master) and ``contacts`` (the
+    contact log's history, contacts.contact_history) get sheets of their own
     with all their columns, when given. Codes (BRN status, match rule, quality
     issues, activity status) are shown as words (CODED_COLUMNS).
     """
@@ -181,6 +192,7 @@ def write_partner_master(
         ("conflicts", conflicts),
         ("links", links),
         ("changes", changes),
+        ("contacts", contacts),
     ):
         if frame is not None:
             sheets.append(
@@ -209,12 +221,15 @@ def translate_coded(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def _coded_text(codes, prefix: str, lang: str) -> str:
     parts = [part.strip() for part in str(codes).split(";") if part.strip()]
-    return "; ".join(
-        labels.reason(prefix + part, lang)
-        if labels.has("rules", prefix + part)
-        else part
-        for part in parts
-    )
+    return "; ".join(_code_word(prefix + part, lang) or part for part in parts)
+
+
+def _code_word(code: str, lang: str) -> str | None:
+    if labels.has("rules", code):
+        return labels.reason(code, lang)
+    if labels.has("phrases", code):  # e.g. insights' tag names
+        return labels.phrase(code, lang)
+    return None
 
 
 # Profitability (shared)
