@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from ledgerflow import labels, tables
 from ledgerflow.config import load_config
 from ledgerflow.errors import ProfileError
+from ledgerflow.labels import message, term
 from ledgerflow.tables import Reject, Skip, TableRead
 from ledgerflow.validate import (
     ELEMENT_RULES,
@@ -191,7 +192,9 @@ def test_missing_required_column_refuses_the_table():
             "partner_code",
             None,
             REQUIRED_COLUMN_MISSING,
-            "sales_lines needs partner_code; columns read: doc_date, doc_no",
+            message(
+                "column_absent", column=term("partner_code"), found="doc_date, doc_no"
+            ),
         )
     ]
     assert result.rejected_rows == 2
@@ -271,21 +274,26 @@ def test_partner_list_without_codes_uses_names():
 def test_date_outside_declared_period_is_rejected_with_the_period():
     dates = ["2024-03-01", "2024-03-31", "2024-04-01", "2024-02-29"]
     result = _run(_table(period=MARCH, **_sales(4, doc_date=dates)))
-    span = "기간 2024-03-01 ~ 2024-03-31"
+
+    def span(date):
+        return message(
+            "date_outside_period", date=date, start="2024-03-01", end="2024-03-31"
+        )
+
     assert result.rejects == [
         _rj(
             4,
             "doc_date",
             "2024-04-01",
             "date_outside_file_period",
-            f"2024-04-01, {span}",
+            span("2024-04-01"),
         ),
         _rj(
             5,
             "doc_date",
             "2024-02-29",
             "date_outside_file_period",
-            f"2024-02-29, {span}",
+            span("2024-02-29"),
         ),
     ]
 
@@ -321,8 +329,20 @@ def test_supply_must_agree_with_qty_times_price_within_tolerance():
     )
     result = _run(table)
     assert result.rejects == [
-        _rj(2, "supply_amount", "300000", "supply_mismatch", "300,000 vs 330,000"),
-        _rj(4, "supply_amount", "330002", "supply_mismatch", "330,002 vs 330,000"),
+        _rj(
+            2,
+            "supply_amount",
+            "300000",
+            "supply_mismatch",
+            message("got_expected", got="300,000", expected="330,000"),
+        ),
+        _rj(
+            4,
+            "supply_amount",
+            "330002",
+            "supply_mismatch",
+            message("got_expected", got="330,002", expected="330,000"),
+        ),
     ]
 
 
@@ -331,8 +351,20 @@ def test_vat_is_floor_of_supply_times_rate_within_one_won():
     vat = [89000, 18001, 18002, 18003, -6000, 24500]
     result = _run(_table(**_sales(6, supply_amount=supply, vat_amount=vat)))
     assert result.rejects == [
-        _rj(2, "vat_amount", "89000", "vat_mismatch", "89,000, 기대 98,000"),
-        _rj(5, "vat_amount", "18003", "vat_mismatch", "18,003, 기대 18,001"),
+        _rj(
+            2,
+            "vat_amount",
+            "89000",
+            "vat_mismatch",
+            message("got_expected", got="89,000", expected="98,000"),
+        ),
+        _rj(
+            5,
+            "vat_amount",
+            "18003",
+            "vat_mismatch",
+            message("got_expected", got="18,003", expected="18,001"),
+        ),
     ]
 
 
@@ -340,7 +372,13 @@ def test_vat_of_a_return_mirrors_the_sale():
     # -60,005 × 0.1 = -6,000.5: the return reverses a sale whose VAT was 6,000
     result = _run(_table(**_sales(1, supply_amount=[-60005], vat_amount=[-6002])))
     assert result.rejects == [
-        _rj(2, "vat_amount", "-6002", "vat_mismatch", "-6,002, 기대 -6,000")
+        _rj(
+            2,
+            "vat_amount",
+            "-6002",
+            "vat_mismatch",
+            message("got_expected", got="-6,002", expected="-6,000"),
+        )
     ]
 
 
@@ -350,7 +388,9 @@ def test_vat_rate_and_tolerance_come_from_config():
     config["read"]["vat_tolerance"] = 0
     table = _table(**_sales(2, supply_amount=[1000, 1000], vat_amount=[200, 201]))
     result = _run(table, config)
-    assert [r.detail for r in result.rejects] == ["201, 기대 200"]
+    assert [r.detail for r in result.rejects] == [
+        message("got_expected", got="201", expected="200")
+    ]
 
 
 def test_total_is_supply_plus_vat():
@@ -364,13 +404,21 @@ def test_total_is_supply_plus_vat():
     )
     result = _run(table)
     assert result.rejects == [
-        _rj(2, "total_amount", "650000", "total_mismatch", "650,000, 기대 605,000")
+        _rj(
+            2,
+            "total_amount",
+            "650000",
+            "total_mismatch",
+            message("got_expected", got="650,000", expected="605,000"),
+        )
     ]
 
 
 def test_fractional_amounts_show_two_decimals():
     table = _table(**_sales(1, qty=[3], unit_price=[2.55], supply_amount=[9.95]))
-    assert _run(table).rejects[0].detail == "9.95 vs 7.65"
+    assert _run(table).rejects[0].detail == message(
+        "got_expected", got="9.95", expected="7.65"
+    )
 
 
 # ---------------------------------------------------------------- duplicates
@@ -380,8 +428,8 @@ def test_repeated_doc_no_keeps_the_first_when_one_row_is_one_document():
     table = _table(**_sales(4, doc_no=["S1", "S2", "S1", "S1"]))
     result = _run(table)
     assert result.rejects == [
-        _rj(4, "doc_no", "S1", "duplicate_doc_no", "first seen on row 2"),
-        _rj(5, "doc_no", "S1", "duplicate_doc_no", "first seen on row 2"),
+        _rj(4, "doc_no", "S1", "duplicate_doc_no", message("first_seen_row", row=2)),
+        _rj(5, "doc_no", "S1", "duplicate_doc_no", message("first_seen_row", row=2)),
     ]
     assert result.used["source_row"].tolist() == [2, 3]
 
@@ -397,7 +445,7 @@ def test_with_item_columns_only_identical_lines_are_duplicates():
     )
     result = _run(table)
     assert result.rejects == [
-        _rj(4, "doc_no", "S1", "duplicate_line", "first seen on row 2")
+        _rj(4, "doc_no", "S1", "duplicate_line", message("first_seen_row", row=2))
     ]
 
 
@@ -457,7 +505,11 @@ def test_receivable_dates_in_order():
     result = _run(table)
     assert result.rejects == [
         _rj(
-            3, "due_date", "2013-01-25", "due_before_invoice", "2013-01-25 < 2013-01-26"
+            3,
+            "due_date",
+            "2013-01-25",
+            "due_before_invoice",
+            message("date_before", date="2013-01-25", before="2013-01-26"),
         )
     ]
     # an advance payment is possible: flagged, kept
@@ -467,7 +519,7 @@ def test_receivable_dates_in_order():
             "settled_date",
             "2013-07-01",
             "settled_before_invoice",
-            "2013-07-01 < 2013-07-03",
+            message("date_before", date="2013-07-01", before="2013-07-03"),
         )
     ]
     assert result.used["source_row"].tolist() == [2, 4]
@@ -604,8 +656,8 @@ def test_case18_every_failure_of_every_row_in_one_pass(cases_dir):
         (5, "거래처명 누락"),
         (8, "부가세 불일치 (89,000, 기대 98,000)"),
         (9, "합계 불일치 (650,000, 기대 605,000)"),
-        (10, "공급가액 ≠ 수량×단가 (300,000 vs 330,000)"),
-        (12, "전표번호 중복 (first seen on row 2)"),
+        (10, "공급가액 ≠ 수량×단가 (300,000, 기대 330,000)"),
+        (12, "전표번호 중복 (2행에 처음 나옴)"),
         (13, "보고 기간 외 일자 (2024-04-01, 기간 2024-03-01 ~ 2024-03-31)"),
         (15, "거래처코드 누락"),
         (15, "사업자등록번호 자릿수 오류 (12345)"),

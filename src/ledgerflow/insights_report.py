@@ -317,12 +317,17 @@ def table_sheets(insights: Insights, lang: str) -> list[SheetSpec]:
     if len(suggestions):
         suggestions["reason"] = suggestion_reasons(suggestions, _reason_template(lang))
     tags = insights.tags.assign(
-        tag=[tag_name(t, lang) for t in insights.tags["tag"]]
+        tag=[tag_name(t, lang) for t in insights.tags["tag"]],
+        rule=[
+            labels.render(r, lang) if pd.notna(r) else r for r in insights.tags["rule"]
+        ],
     ).rename(columns={"rule": "tag_rule"})
     rule = (
-        "item_name, first word"
+        labels.phrase("insights_group_first_word", lang)
         if cfg.item_group == "name_first_word"
-        else f"item_code, first {cfg.item_group_prefix_length} characters"
+        else labels.phrase(
+            "insights_group_code_prefix", lang, length=cfg.item_group_prefix_length
+        )
     )
     lapsed_total = ColumnSum(_sum(insights.lapsed_items["revenue_at_stake"]))
     return [

@@ -27,6 +27,7 @@ import pandera.pandas as pa
 
 from ledgerflow import brn, paths
 from ledgerflow.errors import ProfileError
+from ledgerflow.labels import message, term
 from ledgerflow.tables import KINDS, ORIGIN_COLUMNS, Reject, TableRead
 
 log = logging.getLogger(__name__)
@@ -308,31 +309,34 @@ def _day(value: Any) -> str:
     return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def _pairs(got: pd.Series, expected: pd.Series, joiner: str) -> list[str]:
+def _pairs(got: pd.Series, expected: pd.Series) -> list[str]:
+    """Coded details "<got>, expected <expected>" (labels: got_expected)."""
     return [
-        f"{_amount(a)}{joiner}{_amount(b)}"
+        message("got_expected", got=_amount(a), expected=_amount(b))
         for a, b in zip(got.tolist(), expected.tolist(), strict=True)
     ]
 
 
 def _period_detail(rows: pd.DataFrame, frame: pd.DataFrame, ctx: _Context) -> list:
     start, end = ctx.period or (pd.NaT, pd.NaT)
-    span = f"기간 {_day(start)} ~ {_day(end)}"
-    return [f"{_day(d)}, {span}" for d in rows["doc_date"].tolist()]
+    return [
+        message("date_outside_period", date=_day(d), start=_day(start), end=_day(end))
+        for d in rows["doc_date"].tolist()
+    ]
 
 
 def _supply_detail(rows: pd.DataFrame, frame: pd.DataFrame, ctx: _Context) -> list:
-    return _pairs(rows["supply_amount"], rows["qty"] * rows["unit_price"], " vs ")
+    return _pairs(rows["supply_amount"], rows["qty"] * rows["unit_price"])
 
 
 def _vat_detail(rows: pd.DataFrame, frame: pd.DataFrame, ctx: _Context) -> list:
-    expected = _expected_vat(rows["supply_amount"], ctx.vat_rate)
-    return _pairs(rows["vat_amount"], expected, ", 기대 ")
+    return _pairs(
+        rows["vat_amount"], _expected_vat(rows["supply_amount"], ctx.vat_rate)
+    )
 
 
 def _total_detail(rows: pd.DataFrame, frame: pd.DataFrame, ctx: _Context) -> list:
-    expected = rows["supply_amount"] + rows["vat_amount"]
-    return _pairs(rows["total_amount"], expected, ", 기대 ")
+    return _pairs(rows["total_amount"], rows["supply_amount"] + rows["vat_amount"])
 
 
 def _first_seen(keys: pd.Series | list[pd.Series], frame: pd.DataFrame) -> pd.Series:
@@ -343,20 +347,20 @@ def _first_seen(keys: pd.Series | list[pd.Series], frame: pd.DataFrame) -> pd.Se
 
 def _doc_no_detail(rows: pd.DataFrame, frame: pd.DataFrame, ctx: _Context) -> list:
     first = _first_seen(frame["doc_no"], frame).loc[rows.index]
-    return [f"first seen on row {int(r)}" for r in first.tolist()]
+    return [message("first_seen_row", row=int(r)) for r in first.tolist()]
 
 
 def _line_detail(rows: pd.DataFrame, frame: pd.DataFrame, ctx: _Context) -> list:
     columns = _line_columns(frame, ctx)
     group = frame.groupby(columns, dropna=False, sort=False).ngroup()
     first = _first_seen(group, frame).loc[rows.index]
-    return [f"first seen on row {int(r)}" for r in first.tolist()]
+    return [message("first_seen_row", row=int(r)) for r in first.tolist()]
 
 
 def _dates_detail(later: str) -> Callable[..., list]:
     def detail(rows: pd.DataFrame, frame: pd.DataFrame, ctx: _Context) -> list:
         return [
-            f"{_day(a)} < {_day(b)}"
+            message("date_before", date=_day(a), before=_day(b))
             for a, b in zip(rows[later], rows["invoice_date"], strict=True)
         ]
 
@@ -536,7 +540,12 @@ def _records(
 def _refuse(table: TableRead, frame: pd.DataFrame, absent: list[str]) -> Validated:
     """Every row rejected: a column the table cannot do without is not in the source."""
     file = str(frame["source_file"].iloc[0]) if len(frame) else ""
-    found = ", ".join(c for c in frame.columns if c not in ORIGIN_COLUMNS) or "none"
+    # the file's own headers as written, not our field names (a table built in
+    # code has none: its column names then)
+    written = list(table.source_columns.values()) or [
+        c for c in frame.columns if c not in ORIGIN_COLUMNS
+    ]
+    found = ", ".join(written)
     rejects = list(table.rejects) + [
         Reject(
             file=file,
@@ -545,7 +554,9 @@ def _refuse(table: TableRead, frame: pd.DataFrame, absent: list[str]) -> Validat
             column=column,
             value=None,
             rule=REQUIRED_COLUMN_MISSING,
-            detail=f"{table.kind} needs {column}; columns read: {found}",
+            detail=message("column_absent", column=term(column), found=found)
+            if found
+            else message("column_absent_nothing", column=term(column)),
         )
         for column in absent
     ]

@@ -10,6 +10,13 @@ A file may hold these sections, each entry with a ``ko`` and an ``en`` text:
 - ``[sheets.<key>]``: a sheet title; may hold ``{name}`` placeholders.
 - ``[phrases.<key>]``: a sentence for notes; may hold ``{name}`` placeholders.
 
+Stages never write a sentence themselves: a reject's or skip's ``detail`` and a
+stage's note are either language-neutral (numbers, dates, values as written) or a
+*coded message* made by ``message(code, name=value, ...)``, stored as the text
+``"code|name=value|name=value"`` (run.json and logs keep it as is) and turned into a
+sentence in the reader's language by ``render()`` from ``[phrases.<code>]``. A value
+made by ``term(key)`` is itself shown in the language (a phrase or column label).
+
 Rules of the merge:
 
 - Files are read in name order. The same entry in two files must say the same thing;
@@ -21,6 +28,7 @@ Rules of the merge:
 from __future__ import annotations
 
 import logging
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -146,11 +154,107 @@ def kind(key: str) -> str:
 def reason(rule: str, lang: str, detail: str = "") -> str:
     """The sentence for rule code ``rule``, with ``detail`` in brackets when given.
 
-    reason("vat_mismatch", "ko", "89,000, 기대 98,000") -> "부가세 불일치 (89,000, 기대
-    98,000)". An unknown rule shows its code, so nothing is silently dropped.
+    The detail is rendered first (a coded message becomes a sentence in ``lang``):
+    reason("vat_mismatch", "ko", message("vat_expected", got="89,000",
+    expected="98,000")) -> "부가세 불일치 (89,000, 기대 98,000)". An unknown rule
+    shows its code, so nothing is silently dropped.
     """
     text = _text("rules", rule, lang) or rule
-    return f"{text} ({detail})" if detail else text
+    shown = render(detail, lang) if detail else ""
+    return f"{text} ({shown})" if shown else text
+
+
+_SEP, _TERM = "|", "@"
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+_ESCAPES = (("%", "%25"), ("|", "%7C"), ("@", "%40"), (";", "%3B"))
+_JOIN = "; "
+
+
+class Term(str):
+    """A value of ``message()`` shown in the reader's language: the phrase ``key``
+    (else the column label ``key``), e.g. Term("source_kind_sales") -> 매출 / sales.
+    """
+
+
+def term(key: str) -> Term:
+    """``Term(key)``: a catalogue key as a message value."""
+    return Term(key)
+
+
+def message(code: str, **values) -> str:
+    """A language-neutral message: ``"code|name=value|..."`` for ``render()``.
+
+    ``code`` names a ``[phrases.<code>]`` template whose ``{name}`` placeholders are
+    filled from ``values``. Values are written with ``str()``: format numbers and
+    dates before (1,250 and 2024-03-31 read the same in both languages).
+    """
+    if not _CODE.match(code):
+        raise ValueError(f"message code {code!r}: expected snake_case")
+    parts = [code]
+    for name, value in values.items():
+        if isinstance(value, Term):
+            text = _TERM + str(value)
+        else:
+            text = _escape("" if value is None else str(value))
+        parts.append(f"{name}={text}")
+    return _SEP.join(parts)
+
+
+def _escape(text: str) -> str:
+    for char, code in _ESCAPES:
+        text = text.replace(char, code)
+    return text
+
+
+def _unescape(text: str) -> str:
+    for char, code in reversed(_ESCAPES):
+        text = text.replace(code, char)
+    return text
+
+
+def decode(text: str) -> tuple[str, dict[str, str]] | None:
+    """``(code, values)`` of a message made by ``message()``; None for plain text.
+
+    Values made by ``term()`` come back as ``Term``; plain values are unescaped.
+    """
+    parts = str(text).split(_SEP)
+    code = parts[0]
+    if not _CODE.match(code) or not has("phrases", code):
+        return None
+    values = {}
+    for part in parts[1:]:
+        name, eq, value = part.partition("=")
+        if not eq or not name.isidentifier():
+            return None
+        values[name] = Term(value[1:]) if value[:1] == _TERM else _unescape(value)
+    return code, values
+
+
+def render(text: str, lang: str) -> str:
+    """``text`` for a person reading ``lang``: a coded message as its sentence,
+    anything else (numbers, dates, values as written) unchanged. Several messages
+    joined by "; " are rendered one by one.
+    """
+    if not text:
+        return ""
+    parts = str(text).split(_JOIN)
+    if len(parts) > 1 and all(decode(part) for part in parts):
+        return _JOIN.join(render(part, lang) for part in parts)
+    decoded = decode(text)
+    if decoded is None:
+        return str(text)
+    code, values = decoded
+    shown = {name: _term_text(value, lang) for name, value in values.items()}
+    return phrase(code, lang, **shown)
+
+
+def _term_text(value: str, lang: str) -> str:
+    if not isinstance(value, Term):
+        return value
+    key = str(value)
+    if has("phrases", key):
+        return phrase(key, lang)
+    return label(key, lang)
 
 
 def sheet_title(key: str, lang: str, **values) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ledgerflow import tables, values
+from ledgerflow.labels import message
 from ledgerflow.read.header import Header
 from ledgerflow.read.layout import (
     CONTROL_TOTAL,
@@ -47,12 +48,13 @@ IDENTIFYING = ("partner_code", "doc_no", "invoice_no", "item_code", "brn")
 # Figures a control row totals (unit prices are not summed).
 _SUMMED_TYPES = ("amount", "number")
 _NOT_SUMMED = ("unit_price",)
+# what a cell of each field type should look like (labels: phrases expected_*)
 _EXPECTED = {
-    "date": "expected a date such as 2024-03-15, 2024.03.15, 20240315 or an Excel date",
-    "amount": "expected an amount such as 1,234,000 or (55,000)",
-    "number": "expected a number such as 12 or 1,250.5",
-    "code": "expected a code written as text or a whole number",
-    "flag": "expected yes/no (Y/N, 예/아니오, O/X)",
+    "date": "expected_date",
+    "amount": "expected_amount",
+    "number": "expected_number",
+    "code": "expected_code",
+    "flag": "expected_flag",
 }
 FormatsFor = Callable[[tuple[int, int], list[int]], "dict[int, dict[int, str]] | None"]
 
@@ -239,7 +241,9 @@ def build_table(
                     column=column_label,
                     value=cell_text(raw[i]),
                     rule=str(parsed.errors.iloc[i]),
-                    detail=_EXPECTED.get(field_type, ""),
+                    detail=message(_EXPECTED[field_type])
+                    if field_type in _EXPECTED
+                    else "",
                 )
             )
         for i in np.flatnonzero(parsed.warnings.notna().to_numpy()):
@@ -339,7 +343,7 @@ def _skips(arrays, kind, footer_text, start, header, frame, data_idx, context):
                 )
             )
         else:
-            detail = f"matches the {above - first} rows above" if checked else ""
+            detail = message("total_row_matches", rows=above - first) if checked else ""
             skipped.append(tables.Skip(context.file, context.sheet, row, rule, detail))
     return skipped
 
@@ -361,9 +365,14 @@ def _check_total(arrays, i, summed, frame, first, above, header):
         tolerance = max(0.005, abs(total) * 1e-9)
         if abs(float(stated) - total) > tolerance:
             blanks = int(rows.isna().sum())
-            extra = f" ({blanks} of them blank or unreadable)" if blanks else ""
             problems.append(
-                f"{header.labels[c]}: the row says {_format_number(float(stated))}, "
-                f"the {above - first} rows above sum to {_format_number(total)}{extra}"
+                message(
+                    "total_row_differs_blanks" if blanks else "total_row_differs",
+                    column=header.labels[c],
+                    stated=_format_number(float(stated)),
+                    rows=above - first,
+                    total=_format_number(total),
+                    blanks=blanks,
+                )
             )
     return problems, checked

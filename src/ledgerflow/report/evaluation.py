@@ -122,7 +122,11 @@ def shown_scorecard(result: Evaluation, lang: str) -> pd.DataFrame:
             .map(lambda codes: translate_codes(codes, lang), na_action="ignore")
             .astype("string")
         )
-    for key, prefix in (("strategy", "strategy_"), ("decision", "decision_")):
+    coded = [("strategy", "strategy_"), ("decision", "decision_")]
+    coded += [("size_class", "size_class_"), ("strategy_rule", "strategy_rule_")]
+    for key, prefix in coded:
+        if key not in frame.columns:
+            continue
         frame[key] = (
             frame[key]
             .map(
