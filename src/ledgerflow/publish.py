@@ -31,11 +31,13 @@ def write_all(
     insights,
     outcomes: list[FileOutcome],
     suppliers: Evaluation | None = None,
+    contacts=None,
 ) -> list[Path]:
     """Write the workbooks of ``period`` into ``out_dir``; return their paths.
 
     Document dates are fixed to the period's end so that re-running a month gives the
-    same bytes.
+    same bytes. ``contacts`` (contacts.contact_history) goes to the partner master
+    only.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     created = period.end.to_pydatetime()
@@ -54,6 +56,7 @@ def write_all(
         conflicts=master_result.conflicts,
         links=master_result.links,
         changes=master_result.changes,
+        contacts=contacts,
     )
     profitability_report.write_profitability_workbook(
         profitability,

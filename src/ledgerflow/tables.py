@@ -82,6 +82,20 @@ ASSESSMENTS = ["partner_code", "partner_name", "year", "criterion", "score"]
 # rebates, ...), one row per booking; they make up the cost to serve.
 COSTS = ["partner_code", "partner_name", "cost_date", "category", "amount", "currency"]
 
+# Contacts with a partner (a visit, a call, a meeting), one row per contact, with the
+# next action agreed and its due date; ``done`` says whether that action is finished.
+CONTACTS_LOG = [
+    "partner_code",
+    "partner_name",
+    "contact_date",
+    "channel",
+    "person",
+    "subject",
+    "next_action",
+    "due_date",
+    "done",
+]
+
 KINDS: dict[str, list[str]] = {
     "sales_lines": SALES_LINES,
     "receivables": RECEIVABLES,
@@ -89,6 +103,7 @@ KINDS: dict[str, list[str]] = {
     "purchases": PURCHASES,
     "assessments": ASSESSMENTS,
     "costs": COSTS,
+    "contacts_log": CONTACTS_LOG,
 }
 
 # How each canonical field is parsed from a cell. Fields not listed are text.
@@ -101,6 +116,7 @@ FIELD_TYPES: dict[str, str] = {
     "delivered_date": "date",
     "founded_date": "date",
     "cost_date": "date",
+    "contact_date": "date",
     "qty": "number",
     "unit_price": "number",
     "supply_amount": "amount",
@@ -113,6 +129,7 @@ FIELD_TYPES: dict[str, str] = {
     "year": "number",
     "score": "number",
     "is_disputed": "flag",
+    "done": "flag",
     "partner_code": "code",
     "item_code": "code",
     "doc_no": "code",

@@ -91,6 +91,10 @@ MONTH_COLUMNS = [
             "overdue_amount",
         }
     ],
+    # contact log counts (contacts.SHARED_KEYS); only the month frame has them
+    "contacts_in_period",
+    "open_next_actions",
+    "overdue_follow_ups",
 ]
 WINDOW_SHEET_COLUMNS = [c for c in MONTH_COLUMNS if c not in ("receivable_balance",)]
 WINDOW_SHEET_COLUMNS = [c for c in WINDOW_SHEET_COLUMNS if c != "overdue_amount"]
