@@ -37,7 +37,7 @@ def test_bad_period_fails_before_prefect(tmp_path, capsys):
     (tmp_path / "in").mkdir()
     code = cli.main(["run", "--input", str(tmp_path / "in"), "--period", "2024-13"])
     assert code == cli.EXIT_USAGE
-    assert "period '2024-13': expected YYYY-MM" in capsys.readouterr().err
+    assert "period '2024-13': month 13 does not exist" in capsys.readouterr().err
 
 
 def test_empty_input_folder_says_what_to_do(tmp_path, capsys):

@@ -290,7 +290,7 @@ def test_refuses_to_replace_a_different_file(tmp_path):
     [
         ({"partners": 5}, "partners=5: need at least 20 partners"),
         ({"months": 0}, "months=0: expected 1 to 120 months"),
-        ({"end": "2026-13"}, "expected YYYY-MM"),
+        ({"end": "2026-13"}, "month 13 does not exist"),
     ],
 )
 def test_bad_arguments_are_refused(tmp_path, kwargs, message):

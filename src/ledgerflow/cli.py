@@ -129,7 +129,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         archive=args.archive,
         use_store=not args.no_store,
     )
-    return _print_summary(summary, args.lang or load_config(config_path)["run"]["lang"])
+    lang = args.lang or load_config(config_path)["run"]["lang"]
+    return _print_summary(summary, lang, output_dir)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -187,7 +188,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
             config_path=str(config_path) if config_path else None,
             archive=archive,
         )
-        _print_summary(summary, args.lang or config["run"]["lang"])
+        _print_summary(summary, args.lang or config["run"]["lang"], output_dir)
         return summary
 
     watcher = watch.Watcher(
@@ -206,7 +207,11 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_summary(summary: dict, lang: str) -> int:
+def _print_summary(summary: dict, lang: str, output_dir: Path) -> int:
+    """The run in ``lang``: each file's row account, what was written, where to look.
+
+    Outputs are listed relative to the month folder, which is named once.
+    """
     from ledgerflow.labels import phrase
 
     refused = [i for i in summary["inputs"] if i.get("refused")]
@@ -217,16 +222,18 @@ def _print_summary(summary: dict, lang: str) -> int:
     for entry in summary["inputs"]:
         rows = entry["rows"]
         if entry.get("refused"):
-            print(f"  REFUSED {entry['name']}: {entry['refused']['reason']}")
+            reason = entry["refused"]["reason"]
+            print("  " + phrase("cli_refused", lang, file=entry["name"], reason=reason))
         else:
-            print(
-                f"  {entry['name']}: read {rows['read']} = used {rows['used']} + "
-                f"skipped {rows['skipped']} + rejected {rows['rejected']}"
-            )
+            print("  " + phrase("cli_rows", lang, file=entry["name"], **rows))
+    month_dir = output_dir / str(summary["period"])
+    print(phrase("cli_wrote_in", lang, folder=month_dir))
     for out in summary["outputs"]:
-        print(f"  wrote {out}")
+        print(f"  {out}")
     if refused:
-        print(f"{len(refused)} file(s) could not be used; see the rejects workbook")
+        rejects = [o for o in summary["outputs"] if Path(o).name.startswith("rejects_")]
+        where = month_dir / rejects[0] if rejects else month_dir
+        print(phrase("cli_refused_total", lang, count=len(refused), path=where))
         return EXIT_INCOMPLETE
     return EXIT_OK
 
@@ -234,11 +241,29 @@ def _print_summary(summary: dict, lang: str) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ledgerflow.demo import generate_demo
 
-    written = generate_demo(Path(args.input), overwrite=args.overwrite)
-    for path in written:
-        print(f"  wrote {path}")
+    folder = Path(args.input)
+    before = {p: _identity(p) for p in folder.glob("*")} if folder.is_dir() else {}
+    kept = 0
+    for path in generate_demo(folder, overwrite=args.overwrite):
+        # a file already there with the same content is left alone, not rewritten
+        if path in before and before[path] == _identity(path):
+            kept += 1
+            print(f"  kept {path} (the same demo content was already there)")
+        else:
+            print(f"  wrote {path}")
+    if kept:
+        print(
+            f"{kept} file(s) kept as they were; a demo file you changed is replaced "
+            "only with `ledgerflow demo --overwrite`"
+        )
     print(f"demo data in {args.input}; next: ledgerflow run")
     return EXIT_OK
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """Inode and modification time: both change when a file is replaced."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns
 
 
 def _cmd_profiles(args: argparse.Namespace) -> int:
@@ -250,38 +275,100 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    """Read one file and say what ledgerflow makes of it, without writing anything."""
-    from ledgerflow import validate
+    """Read one file and say what ledgerflow makes of it, without writing anything.
+
+    Exit 0 when every row would be used, 1 when rows would be rejected or the file
+    refused, 2 when the path names no file (or a folder).
+    """
+    from ledgerflow import labels, validate
     from ledgerflow.config import load_config
-    from ledgerflow.labels import reason
     from ledgerflow.read import read_file
 
     config = load_config(_config_path(args))
     lang = args.lang or config["run"]["lang"]
-    file_read = read_file(Path(args.file), config)
+
+    def say(key: str, **values) -> None:
+        print(labels.phrase(key, lang, **values))
+
+    path = Path(args.file)
+    if path.is_dir():
+        say("check_is_folder", path=path)
+        return EXIT_USAGE
+    if not path.exists():
+        say("check_no_such_file", path=path)
+        return EXIT_USAGE
+    file_read = read_file(path, config)
     if file_read.refused:
         refused = file_read.refused
-        print(f"{file_read.name}: {reason(refused.rule, lang, refused.detail)}")
+        print(f"{file_read.name}: {labels.reason(refused.rule, lang, refused.detail)}")
         return EXIT_INCOMPLETE
-    print(f"{file_read.name}: format {file_read.format}, encoding {file_read.encoding}")
+    if file_read.encoding:
+        say("check_text_file", file=file_read.name, encoding=file_read.encoding)
+    else:
+        say("check_workbook", file=file_read.name, format=file_read.format)
     for sheet, state in file_read.ignored_sheets:
-        print(f"  sheet {sheet!r} ignored ({state})")
+        key = _SHEET_STATES.get(state, "")
+        shown = labels.phrase(key, lang) if labels.has("phrases", key) else state
+        say("check_sheet_ignored", sheet=sheet, state=shown)
     worst = EXIT_OK
     for table in file_read.tables:
         result = validate.validate_table(table, config)
-        print(
-            f"  sheet {table.sheet!r}: {table.kind} (profile {table.profile}), header "
-            f"on row {table.header_row}; read {table.rows_read} = used "
-            f"{len(result.used)} + skipped {len(table.skipped)} + rejected "
-            f"{result.rejected_rows}"
+        say(
+            "check_table_sheet" if table.sheet else "check_table",
+            sheet=table.sheet,
+            kind=labels.phrase(f"kind_{table.kind}", lang)
+            if labels.has("phrases", f"kind_{table.kind}")
+            else table.kind,
+            profile=table.profile,
+            header=table.header_row,
+            read=table.rows_read,
+            used=len(result.used),
+            skipped=len(table.skipped),
+            rejected=result.rejected_rows,
         )
         for r in result.rejects[: args.limit]:
-            where = f"row {r.row}, {r.column}" if r.column else f"row {r.row}"
-            detail = reason(r.rule, lang, r.detail)
-            print(f"    {where}: {detail} (value {r.value!r})")
+            where = _check_where(r.row, r.column, lang)
+            value = labels.phrase("check_value", lang, value=r.value)
+            value = "" if r.value is None else f" ({value})"
+            print(f"    {where}{labels.reason(r.rule, lang, r.detail)}{value}")
+        _more(len(result.rejects), args.limit, "check_more_rejects", lang)
+        for s in table.skipped[: args.limit]:
+            where = _check_where(s.row, None, lang)
+            print(f"    {where}{labels.reason(s.rule, lang, s.detail)}")
+        _more(len(table.skipped), args.limit, "check_more_skipped", lang)
         if result.rejected_rows:
             worst = EXIT_INCOMPLETE
     return worst
+
+
+# why read_file left a sheet out (FileRead.ignored_sheets) -> phrase key
+_SHEET_STATES = {
+    "hidden": "sheet_state_hidden",
+    "veryHidden": "sheet_state_very_hidden",
+    "empty": "sheet_state_empty",
+    "no matching header": "sheet_state_no_header",
+}
+
+
+def _check_where(row: int | None, column: str | None, lang: str) -> str:
+    """ "row 14, 공급가액: " / "14행, 공급가액: "; nothing for what has no place."""
+    from ledgerflow import labels
+
+    if column and labels.has("columns", column):
+        column = labels.label(column, lang)
+    parts = []
+    if row is not None:
+        parts.append(labels.phrase("check_row", lang, row=row))
+    if column:
+        parts.append(column)
+    return ", ".join(parts) + ": " if parts else ""
+
+
+def _more(count: int, limit: int, key: str, lang: str) -> None:
+    from ledgerflow.labels import phrase
+
+    if count > limit:
+        print("    " + phrase(key, lang, count=count - limit))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,7 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the monthly-partner-report flow on a folder of exports",
         description="Read every export in --input, write the month's workbooks and "
         "run.json to --output/<YYYY-MM>/. Exit 0 when every file was used, 1 when a "
-        "file was refused or nothing was found, 2 on a usage error.",
+        "file was refused or nothing was found, 2 on a usage error (a bad option, "
+        "period or setting), 3 when the outputs could not be written.",
     )
     run.add_argument("--input", default="input", help="folder of exports (input)")
     run.add_argument("--output", default="output", help="folder for outputs (output)")
@@ -373,7 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
     watch.set_defaults(handler=_cmd_watch)
 
     demo = sub.add_parser(
-        "demo", help="write a deterministic set of Korean demo exports into --input"
+        "demo",
+        help="write a deterministic set of Korean demo exports into --input",
+        description="Write a partner list, yearly sales workbooks and a receivables "
+        "csv for made-up partners into --input (always the same files). A file "
+        "already there with the same content is kept; one you changed is replaced "
+        "only with --overwrite. Then run `ledgerflow run`.",
     )
     demo.add_argument("--input", default="input", help="folder to write (input)")
     demo.add_argument(
@@ -381,16 +474,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_cmd_demo)
 
-    profiles = sub.add_parser("profiles", help="list the export formats recognised")
+    profiles = sub.add_parser(
+        "profiles",
+        help="list the export formats recognised",
+        description="List the export layouts (profiles in schemas/profiles/) that "
+        "ledgerflow recognises: name, the kind of table it gives, and a label. A "
+        "file whose header matches none is refused; add a profile for it.",
+    )
     profiles.set_defaults(handler=_cmd_profiles)
 
     check = sub.add_parser(
-        "check", help="read one file and report what would be used or rejected"
+        "check",
+        help="read one file and report what would be used or rejected",
+        description="Read one export as `ledgerflow run` would and print, per "
+        "sheet, the table found and its rows: read = used + skipped + rejected, "
+        "then the first rejected and skipped rows with their reasons. Writes "
+        "nothing. Exit 0 when every row would be used, 1 when rows would be "
+        "rejected or the file refused, 2 when the path names no file (or a folder) "
+        "or an option is wrong.",
     )
     check.add_argument("file", help="the export to check")
     check.add_argument("--lang", choices=["ko", "en"], help="message language (ko)")
     check.add_argument("--config", help="settings file")
-    check.add_argument("--limit", type=int, default=20, help="rejects to print (20)")
+    check.add_argument(
+        "--limit",
+        type=int,
+        default=20,
+        help="rejected rows and skipped rows to print, each (20)",
+    )
     check.set_defaults(handler=_cmd_check)
     return parser
 

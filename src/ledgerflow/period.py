@@ -22,8 +22,13 @@ class Period:
     @classmethod
     def parse(cls, text: str) -> Period:
         match = _MONTH.match(text.strip())
-        if not match or not 1 <= int(match.group(2)) <= 12:
+        if not match:
             raise UsageError(f"period {text!r}: expected YYYY-MM, e.g. 2024-03")
+        if not 1 <= int(match.group(2)) <= 12:
+            raise UsageError(
+                f"period {text!r}: month {int(match.group(2))} does not exist; give a "
+                "month from 01 to 12, e.g. 2024-03"
+            )
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
