@@ -734,3 +734,11 @@ def test_pandas_text_dtypes_as_input():
     assert dates.errors.isna().all()
     assert parse_flags(pd.Series([True, False])).values.tolist() == [True, False]
     assert parse_amounts(pd.Series([True])).errors.tolist() == ["amount_format"]
+
+
+def test_flags_status_words_of_a_contact_log():
+    parsed = parse_flags(
+        cells("완료", "미완료", "Done", "open", "처리", "진행중", "보류")
+    )
+    assert parsed.values.tolist() == [True, False, True, False, True, False, pd.NA]
+    assert parsed.errors.tolist() == [None] * 6 + ["flag_format"]

@@ -767,7 +767,24 @@ def parse_codes(
 
 # --------------------------------------------------------------------------- flags
 
-_TRUE_WORDS = {"yes", "y", "true", "t", "1", "예", "o", "○", "여", "참"}
+# Status words count too: a contact log's 완료 column says 완료/미완료 or done/open.
+_TRUE_WORDS = {
+    "yes",
+    "y",
+    "true",
+    "t",
+    "1",
+    "예",
+    "o",
+    "○",
+    "여",
+    "참",
+    "완료",
+    "done",
+    "closed",
+    "처리",
+    "처리완료",
+}
 _FALSE_WORDS = {
     "no",
     "n",
@@ -780,6 +797,11 @@ _FALSE_WORDS = {
     "×",
     "부",
     "거짓",
+    "미완료",
+    "미처리",
+    "진행중",
+    "open",
+    "pending",
 }
 
 
@@ -799,7 +821,8 @@ def parse_flags(values: pd.Series) -> Parsed:
 
     - Bool cells as they are; numbers 1 and 0.
     - Text, any case: Yes/No, Y/N, True/False, T/F, 1/0, 예/아니오 (아니요),
-      O/X (and ○/×), 여/부, 참/거짓.
+      O/X (and ○/×), 여/부, 참/거짓; status words 완료/미완료, 처리/미처리,
+      진행중, done/closed/open/pending.
     - Anything else (other numbers, dates, "maybe") is ``flag_format``.
     """
     index = values.index
