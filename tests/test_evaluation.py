@@ -26,6 +26,7 @@ from ledgerflow.evaluation import (
     supplier_ids,
     year_rules,
 )
+from ledgerflow.labels import message
 from ledgerflow.metrics import net_revenue, profitability
 from ledgerflow.period import Period
 from ledgerflow.report.evaluation import write_evaluation, write_scorecards
@@ -347,7 +348,7 @@ def test_too_little_activity_gives_no_grade(sales):
     # Nobody has 2 lines in 2024, so no profitability points: a note, and the
     # sales weight alone (30 of 30 scored) is enough for a grade.
     assert result.scorecard["grade"].notna().all()
-    assert any(n.startswith("no_criterion_data:") for n in result.notes)
+    assert any(n.startswith("no_criterion_data|") for n in result.notes)
     lines = pd.concat([sales, sales.iloc[[0]]], ignore_index=True)
     result = evaluate(lines, None, None, 2024, config(criteria))
     card = by_id(result.scorecard)
@@ -358,7 +359,7 @@ def test_too_little_activity_gives_no_grade(sales):
         "C": False,
         "D": False,
     }
-    assert any(n.startswith("too_little_activity: 3 partners") for n in result.notes)
+    assert message("too_little_activity", count=3, share="50%") in result.notes
 
 
 def test_assessments_feed_the_non_financial_criteria(sales):

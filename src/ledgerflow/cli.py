@@ -303,7 +303,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"{file_read.name}: {labels.reason(refused.rule, lang, refused.detail)}")
         return EXIT_INCOMPLETE
     if file_read.encoding:
-        say("check_text_file", file=file_read.name, encoding=file_read.encoding)
+        # utf-8-sig -> UTF-8 (BOM): the name a person knows from their editor
+        encoding = file_read.encoding.upper().replace("-SIG", " (BOM)")
+        say("check_text_file", file=file_read.name, encoding=encoding)
     else:
         say("check_workbook", file=file_read.name, format=file_read.format)
     for sheet, state in file_read.ignored_sheets:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ledgerflow.errors import ConfigError
+from ledgerflow.labels import message, term
 from ledgerflow.metrics import (
     amount_column,
     date_column,
@@ -755,8 +756,11 @@ def evaluate(
             scored_weight += weight
         elif len(frame):
             notes.append(
-                f"no_criterion_data: no partner has data for {criterion}; its "
-                f"weight ({weight:g}) is shared among the other criteria"
+                message(
+                    "no_criterion_data",
+                    criterion=term(f"criterion_{criterion}"),
+                    weight=f"{weight:g}",
+                )
             )
         weighted = weighted + (points * weight).fillna(0.0)
         weight_sum = weight_sum + points.notna().astype(_F) * weight
@@ -767,8 +771,11 @@ def evaluate(
     thin = int(((weight_sum > 0) & ~enough).sum())
     if thin:
         notes.append(
-            f"too_little_activity: {thin} partners are scored on too few criteria "
-            f"(under {float(rules['min_weight_share']):.0%} of the weight) for a grade"
+            message(
+                "too_little_activity",
+                count=thin,
+                share=f"{float(rules['min_weight_share']):.0%}",
+            )
         )
     frame["grade"] = _grade(frame["score"], rules["grades"])
     frame["rank"] = frame["score"].rank(method="min", ascending=False).astype("Int64")

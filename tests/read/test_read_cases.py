@@ -8,6 +8,7 @@ import unicodedata
 import pandas as pd
 import pytest
 
+from ledgerflow import labels
 from ledgerflow.config import load_config
 from ledgerflow.read import list_inputs, read_file
 
@@ -192,7 +193,15 @@ def test_11_formula_cells_without_results_are_refused(cases_dir):
         assert file_read.tables == []
         assert file_read.refused.rule == "formula_not_calculated"
         assert file_read.refused.file == name and file_read.refused.row is None
-        assert "Excel에서 열어 저장 후 다시 올려 주세요" in file_read.refused.detail
+        refused = file_read.refused
+        assert refused.detail.startswith("formula_results_") and "sheet=요약" in (
+            refused.detail
+        )
+        ko = labels.reason(refused.rule, "ko", refused.detail)
+        assert ko.startswith(
+            "수식 계산 결과 없음 — Excel에서 열어 저장 후 다시 올려 주세요"
+        )
+        assert "시트 '요약': 수식 13개" in ko
 
 
 def test_13_only_the_visible_sheet_is_read(cases_dir):

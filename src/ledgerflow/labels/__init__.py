@@ -155,7 +155,7 @@ def reason(rule: str, lang: str, detail: str = "") -> str:
     """The sentence for rule code ``rule``, with ``detail`` in brackets when given.
 
     The detail is rendered first (a coded message becomes a sentence in ``lang``):
-    reason("vat_mismatch", "ko", message("vat_expected", got="89,000",
+    reason("vat_mismatch", "ko", message("got_expected", got="89,000",
     expected="98,000")) -> "부가세 불일치 (89,000, 기대 98,000)". An unknown rule
     shows its code, so nothing is silently dropped.
     """

@@ -13,6 +13,7 @@ import os
 import zipfile
 
 from ledgerflow.errors import FileRefused
+from ledgerflow.labels import message
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +114,7 @@ def decrypt(data: bytes, password_env: str) -> bytes:
     password = os.environ.get(password_env, "") if password_env else ""
     if not password:
         raise FileRefused(
-            "file_encrypted",
-            "the workbook is protected with an open password; remove the password in "
-            f"Excel and drop it again, or set the environment variable {password_env}",
+            "file_encrypted", message("password_env_hint", variable=password_env)
         )
     office = msoffcrypto.OfficeFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -124,9 +123,7 @@ def decrypt(data: bytes, password_env: str) -> bytes:
         office.decrypt(out)
     except InvalidKeyError as exc:
         raise FileRefused(
-            "file_wrong_password",
-            f"the password in {password_env} does not open this workbook; check it "
-            "with the sender",
+            "file_wrong_password", message("password_env_wrong", variable=password_env)
         ) from exc
     except Exception as exc:  # msoffcrypto raises plain exceptions for odd files
         if "password" in str(exc).lower() or "key" in str(exc).lower():

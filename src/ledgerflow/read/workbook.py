@@ -30,6 +30,7 @@ from pathlib import PurePosixPath
 from defusedxml import ElementTree
 
 from ledgerflow.errors import FileRefused
+from ledgerflow.labels import message
 from ledgerflow.read import limits
 
 logger = logging.getLogger(__name__)
@@ -219,18 +220,19 @@ class Workbook:
             return None
         missing, zero, total, examples = _formula_cells(self.data, path)
         if missing:
-            return (
-                f"sheet {sheet.name!r}: {missing} of {total} formula cells have no "
-                f"calculated result (e.g. {', '.join(examples['missing'][:3])}); the "
-                "file was written by a program that does not calculate. Excel에서 열어 "
-                "저장 후 다시 올려 주세요 (open it in Excel, save, and drop it again)"
+            return message(
+                "formula_results_missing",
+                sheet=sheet.name,
+                missing=missing,
+                total=total,
+                cells=", ".join(examples["missing"][:3]),
             )
         if total >= 2 and zero == total:
-            return (
-                f"sheet {sheet.name!r}: all {total} formula cells show 0 (e.g. "
-                f"{', '.join(examples['zero'][:3])}), the placeholder of a program "
-                "that does not calculate. Excel에서 열어 저장 후 다시 올려 주세요 "
-                "(open it in Excel, save, and drop it again)"
+            return message(
+                "formula_results_zero",
+                sheet=sheet.name,
+                total=total,
+                cells=", ".join(examples["zero"][:3]),
             )
         return None
 
