@@ -43,8 +43,6 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 def test_killed_runs_leave_previous_outputs_intact(demo_copy, tmp_path):
     output = tmp_path / "output"
-    # two runs: the second starts from the partner ID registry, as every later one
-    run_stages(demo_copy, output)
     summary = run_stages(demo_copy, output)
     out = output / summary["period"]
     before = _snapshot(out)
