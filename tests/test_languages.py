@@ -40,7 +40,12 @@ def foreign_words(text: str, lang: str, allowed: set[str] = frozenset()) -> list
     if lang == "ko":
         words = ASCII_WORD.findall(_CODES.sub(" ", text))
         return [w for w in words if w not in ALLOWED and w not in allowed]
-    return [w for w in HANGUL.findall(text) if w not in allowed]
+    # a value shortened from the input (경기 from an address's 경기도) is input too
+    return [
+        w
+        for w in HANGUL.findall(text)
+        if w not in allowed and not any(w in word for word in allowed)
+    ]
 
 
 def input_words(paths: list[Path]) -> set[str]:

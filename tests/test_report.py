@@ -726,7 +726,7 @@ def test_stage_notes_are_translated_and_not_repeated(tmp_path):
     assert notes[:2] == ["메모", "기간: 2024-03 (2024-03-01 ~ 2024-03-31)"]
     assert not notes[2].startswith("no_cost_data")  # the metrics stage's sentence
     assert notes[3:] == [
-        "해당하는 행이 없습니다. (3 lines left out)",
+        "해당하는 행이 없습니다.",
         "period: 2024-03 (requested)",
         "미수금 잔액: 자료가 없는 1개 거래처는 빈 칸으로 두었습니다 (0이 아님).",
     ]

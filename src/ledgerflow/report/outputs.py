@@ -371,13 +371,16 @@ def _number(value) -> float | None:
 
 
 _NOTE = re.compile(r"^([a-z][a-z0-9_]*): (.*)$", re.DOTALL)
+_ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 def translate_note(note: str, lang: str) -> str:
     """A stage's note as a sentence in ``lang``.
 
     A coded message (labels.message) is rendered from its template. An older note
-    "<code>: <English detail>" shows the code's phrase:
+    "<code>: <detail>" shows the code's phrase, with the detail in brackets when it
+    carries figures and no word of the other language (never mixed).
     The code's [phrases.<code>] text is shown; the detail is appended in brackets
     when it carries figures (it has a digit), since the phrase has none. A note
     without a known code is shown as written.
@@ -389,7 +392,13 @@ def translate_note(note: str, lang: str) -> str:
         return str(note)
     code, detail = match.groups()
     text = labels.phrase(code, lang)
-    return f"{text} ({detail})" if any(ch.isdigit() for ch in detail) else text
+    # the detail is shown when it carries figures and no words of the other
+    # language (an English detail is left out of a Korean report: a stage that
+    # wants its figures there too writes a coded message)
+    foreign = _ENGLISH_WORD if lang == "ko" else _HANGUL
+    if not any(ch.isdigit() for ch in detail) or foreign.search(detail):
+        return text
+    return f"{text} ({detail})"
 
 
 def no_data_notes(

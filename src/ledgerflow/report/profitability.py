@@ -329,8 +329,9 @@ def _all_notes(profit: Profitability, lang: str, period: Period, reason) -> list
     out.append(labels.phrase("lifecycle_rule", lang, dormant=dormant, lost=lost))
     if detail.receivables is not None:
         out.append(labels.phrase("payment_window", lang))
+        # the grade in words (risk_<grade>); column names are the setting's own
         rules = "; ".join(
-            f"{r['grade']}: {r['column']} {r['op']} {r['value']}"
+            f"{_risk_word(r['grade'], lang)}: {r['column']} {r['op']} {r['value']}"
             for r in detail.risk_rules
         )
         if rules:
@@ -339,6 +340,11 @@ def _all_notes(profit: Profitability, lang: str, period: Period, reason) -> list
         out.append(labels.phrase("concentration_warning", lang))
     out += [translate_note(note, lang) for note in profit.notes]
     return [line for line in out if line]
+
+
+def _risk_word(grade, lang: str) -> str:
+    key = f"risk_{grade}"
+    return labels.phrase(key, lang) if labels.has("phrases", key) else str(grade)
 
 
 # ------------------------------------------------------- formats and page setup
