@@ -12,8 +12,8 @@ from ledgerflow import insights_report, runinfo
 from ledgerflow.assemble import FileOutcome, rule_counts
 from ledgerflow.evaluation import Evaluation
 from ledgerflow.period import Period
+from ledgerflow.report import atomic, outputs
 from ledgerflow.report import evaluation as evaluation_report
-from ledgerflow.report import outputs
 from ledgerflow.report import profitability as profitability_report
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,12 @@ def write_all(
     only.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    # The flow holds the run lock here, so leftovers are a killed run's, not ours.
+    for folder in (out_dir, out_dir / "scorecards"):
+        if swept := atomic.sweep_leftovers(folder):
+            log.warning(
+                "outputs %s: removed %d leftover temporary files", folder, swept
+            )
     created = period.end.to_pydatetime()
     paths = [
         out_dir / "partner_master.xlsx",

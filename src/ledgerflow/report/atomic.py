@@ -75,3 +75,19 @@ def _remove_quietly(path: Path) -> None:
         path.unlink(missing_ok=True)
     except OSError as exc:
         log.warning("%s: temporary file left behind (%s); delete it", path, exc)
+
+
+def sweep_leftovers(folder: Path) -> int:
+    """Remove the temporary files a killed run left in ``folder``; return how many.
+
+    Only names of our own pattern (``.<stem>.<random>.tmp``) go. Call it only while
+    holding the run lock (runlock.py), when no other run can be writing there.
+    """
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for leftover in folder.glob(".*.tmp"):
+        if leftover.is_file():
+            _remove_quietly(leftover)
+            removed += 1
+    return removed
