@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -308,6 +309,10 @@ def incremental_case(work: Path, month_lines: int, seed: int) -> list[dict]:
         (folder / name).symlink_to(source / name)
     shutil.rmtree(work / "perf-incremental-output", ignore_errors=True)
     first = rb.run_case("perf-incremental", folder, work, None, again=True)
+    # Same case name (same output folder and store); keep the first run's log apart.
+    first_log = work / "perf-incremental-first.log"
+    shutil.copyfile(first["log"], first_log)
+    first["log"] = str(first_log)
     name = f"매출내역_{months[24]}.xlsx"
     (folder / name).symlink_to(source / name)
     second = rb.run_case("perf-incremental", folder, work, None, again=True)
@@ -318,7 +323,9 @@ def incremental_case(work: Path, month_lines: int, seed: int) -> list[dict]:
     )
     for label, run in (("first", first), ("second", second)):
         total = (run.get("timings") or {}).get("total")
-        print(f"  {label}: flow {total} s; stages:")
+        log = Path(run["log"]).read_text("utf-8", errors="replace")
+        hits = re.findall(r"(\d+ of \d+) files taken from the store", log)
+        print(f"  {label}: flow {total} s, {hits[-1] if hits else '?'} from the store")
         for line in stage_lines(run):
             print(f"    {line}")
     return [{"case": "incremental", "first": first, "second": second}]
