@@ -31,8 +31,9 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]+")
 # snake_case setting names, quoted values.
 _CODES = re.compile(
     r"\[[^\]]*\]|`[^`]*`|--[a-z][a-z-]*|ledgerflow \w+|\S+\.(?:xlsx|xlsm|xls|csv|txt"
-    r"|toml|json|md)\b|\b\w+_\w+\b|'[^']*'"
+    r"|toml|json|md)\b|\b\w+_\w+\b|'[^']*'|\b[\w.-]+/[\w./-]*"
 )
+_QUOTED = re.compile(r"'[^']*'")
 
 
 def foreign_words(text: str, lang: str, allowed: set[str] = frozenset()) -> list[str]:
@@ -43,7 +44,7 @@ def foreign_words(text: str, lang: str, allowed: set[str] = frozenset()) -> list
     # a value shortened from the input (경기 from an address's 경기도) is input too
     return [
         w
-        for w in HANGUL.findall(text)
+        for w in HANGUL.findall(_QUOTED.sub(" ", text))
         if w not in allowed and not any(w in word for word in allowed)
     ]
 
@@ -115,6 +116,8 @@ def test_the_checker_catches_the_reported_mixes():
     assert foreign_words("설정 [cost_to_serve] cost_of_capital이 0", "ko") == []
     assert foreign_words("VAT, DSO, 사업자등록번호 (BRN)", "ko") == []
     assert foreign_words("partner 'LED Korea'", "en", {"LED"}) == []
+    assert foreign_words("headers such as '거래처코드'", "en") == []
+    assert foreign_words("schemas/profiles/에 추가", "ko") == []
 
 
 # ----------------------------------------------------------- the catalogue

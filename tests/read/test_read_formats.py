@@ -13,6 +13,7 @@ import pytest
 import xlsxwriter
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
+from ledgerflow import labels
 from ledgerflow.config import load_config
 from ledgerflow.read import list_inputs, read_file
 
@@ -75,8 +76,8 @@ def test_csv_without_a_known_header_names_the_closest_profile(tmp_path):
     data = "일자,공급가액,비고\r\n2024-03-04,100,메모\r\n".encode()
     file_read = read_bytes(tmp_path, "memo.csv", data)
     assert file_read.refused.rule == "no_profile"
-    detail = file_read.refused.detail
-    assert "the closest is generic_ko_sales" in detail
+    detail = labels.render(file_read.refused.detail, "en")
+    assert detail.startswith("the closest is generic_ko_sales")
     assert "has doc_date, supply_amount but lacks partner_code (거래처코드/" in detail
     assert "schemas/profiles/" in detail
 
@@ -84,7 +85,11 @@ def test_csv_without_a_known_header_names_the_closest_profile(tmp_path):
 def test_text_with_no_header_at_all(tmp_path):
     file_read = read_bytes(tmp_path, "notes.txt", b"a,b\r\n1,2\r\n")
     assert file_read.refused.rule == "no_profile"
-    assert "no header row with known column names" in file_read.refused.detail
+    detail = labels.render(file_read.refused.detail, "en")
+    assert "no header row with known column names" in detail
+    # the rule says "no profile matches"; the detail does not say it again
+    text = labels.reason("no_profile", "en", file_read.refused.detail)
+    assert text.count("no profile matches") == 1
 
 
 def test_undecodable_text_is_refused_not_replaced(tmp_path):

@@ -33,6 +33,7 @@ from defusedxml import DefusedXmlException
 
 from ledgerflow import tables
 from ledgerflow.errors import FileRefused
+from ledgerflow.labels import message
 from ledgerflow.read import limits as _limits
 from ledgerflow.read import sniff as _sniff
 from ledgerflow.read.header import NearMiss, cell_label, find_header
@@ -395,17 +396,15 @@ def _date_undated_summary(
 def _no_profile_detail(
     result: tables.FileRead, near: NearMiss | None, sheet: str, scan_rows: int
 ) -> str:
+    """A coded message (labels: no_profile_*) on the closest layout, if any."""
     if near is None:
-        return (
-            f"no header row with known column names in the first {scan_rows} rows; "
-            "expected headers such as 거래처코드, 거래처명, 공급가액 or 일자 (see "
-            "`ledgerflow profiles`); add a profile in schemas/profiles/ for this export"
-        )
-    where = f"sheet {sheet!r} row {near.row + 1}" if sheet else f"row {near.row + 1}"
-    found = ", ".join(near.found) or "nothing"
-    return (
-        f"no profile matches; the closest is {near.profile.name} "
-        f"({near.profile.label}): its header on {where} has {found} but lacks "
-        f"{'; '.join(near.lacking)}. Rename the columns in the export or add a "
-        "profile in schemas/profiles/"
+        return message("no_profile_none", rows=scan_rows)
+    return message(
+        "no_profile_closest_sheet" if sheet else "no_profile_closest",
+        profile=near.profile.name,
+        label=near.profile.label,
+        sheet=sheet,
+        row=near.row + 1,
+        found=", ".join(near.found) or "-",
+        lacking="; ".join(near.lacking),
     )
