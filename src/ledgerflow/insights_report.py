@@ -10,9 +10,9 @@ Rules:
   a formula or a link, missing figures are empty cells, headers come from the label
   catalogue in ``lang``.
 - No contact data: the column lists hold no phone or e-mail (checked on write).
-- Proposal sheets are laid out here, because SheetSpec has no page setup yet, but
-  every cell goes through the writer's own cell function and workbook options, so
-  they are as safe as the tables.
+- Proposal sheets are free layouts (WorkbookWriter.raw_sheet with an A4 PageSetup),
+  and every cell goes through the writer's ``write_cell``, so they are as safe as
+  the tables.
 """
 
 from __future__ import annotations
@@ -24,24 +24,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 
 from ledgerflow import labels
 from ledgerflow.insights import Insights, Settings, suggestion_reasons
 from ledgerflow.period import Period
-from ledgerflow.report.atomic import atomic_path
 from ledgerflow.report.outputs import check_shareable
 from ledgerflow.report.workbook import (
-    CONSTANT_MEMORY_CELLS,
-    WORKBOOK_OPTIONS,
+    A4,
     ColumnSum,
+    PageSetup,
     SheetSpec,
-    _close,
-    _properties,
-    _Styles,
-    _write_sheet,
-    _write_value,
-    clean_sheet_name,
+    WorkbookWriter,
+    open_workbook,
+    table_cells,
+    write_cell,
 )
 
 log = logging.getLogger(__name__)
@@ -88,8 +84,10 @@ TAG_COLUMNS = [*PARTNER, "tag", "tag_rule"]
 # Proposal sheet: rows per block, and A4 portrait page setup.
 PROPOSAL_TOP_ITEMS = 10
 PROPOSAL_LAPSED = 8
-A4 = 9  # xlsxwriter's paper code
 PROPOSAL_MARGINS = {"left": 0.5, "right": 0.5, "top": 0.6, "bottom": 0.6}
+PROPOSAL_PAGE = PageSetup(
+    paper=A4, fit_height=1, margins=PROPOSAL_MARGINS, center_horizontally=True
+)
 PROPOSAL_WIDTHS = [8, 14, 44, 16, 14]
 TOP_KEYS = ["rank", "item_code", "item_name", "revenue", "revenue_share"]
 LAPSED_KEYS = ["last_bought", "item_code", "item_name", "revenue_at_stake"]
@@ -169,31 +167,17 @@ def write_insights(
         check_shareable(spec.columns, path.name)
     chosen = proposal_partners_of(insights, count)
 
-    cells = sum(len(s.frame) * max(len(s.columns), 1) for s in specs)
-    options = dict(WORKBOOK_OPTIONS)
-    if cells > CONSTANT_MEMORY_CELLS:
-        options.update(constant_memory=True, use_zip64=True)
-    with atomic_path(path) as temporary:
-        workbook = xlsxwriter.Workbook(str(temporary), options)
-        try:
-            workbook.set_properties(_properties(path, created, None))
-            styles = _Styles(workbook)
-            taken: set[str] = set()
-            for spec in specs:
-                title = labels.sheet_title(spec.title_key, lang, **spec.title_values)
-                sheet = workbook.add_worksheet(clean_sheet_name(title, taken))
-                _write_sheet(sheet, spec, lang, styles)
-            proposal = _Proposal(workbook, insights, lang, period)
-            for partner in chosen.itertuples(index=False):
-                title = labels.sheet_title(
-                    "insights_proposal", lang, code=partner.partner_code
-                )
-                sheet = workbook.add_worksheet(clean_sheet_name(title, taken))
-                proposal.write(sheet, partner)
-        except BaseException:
-            workbook.close()
-            raise
-        _close(workbook, path)
+    with open_workbook(
+        path, lang=lang, created=created, cells=table_cells(specs)
+    ) as writer:
+        for spec in specs:
+            writer.add_sheet(spec)
+        proposal = _Proposal(writer, insights, lang, period)
+        for partner in chosen.itertuples(index=False):
+            title = labels.sheet_title(
+                "insights_proposal", lang, code=partner.partner_code
+            )
+            proposal.write(writer.raw_sheet(title, PROPOSAL_PAGE), partner)
     log.info("%s: %d tables, %d proposal sheets", path.name, len(specs), len(chosen))
     return path
 
@@ -379,18 +363,20 @@ def seasonality_grid(seasonality: pd.DataFrame) -> pd.DataFrame:
 class _Proposal:
     """One A4 page per partner: profile, top items, lapsed items, suggestions."""
 
-    def __init__(self, workbook, insights: Insights, lang: str, period: Period):
+    def __init__(
+        self, writer: WorkbookWriter, insights: Insights, lang: str, period: Period
+    ):
         self.insights = insights
         self.lang = lang
         self.period = period
-        self.title = workbook.add_format({"bold": True, "font_size": 14})
-        self.heading = workbook.add_format({"bold": True, "top": 1})
-        self.header = workbook.add_format(
+        self.title = writer.add_format({"bold": True, "font_size": 14})
+        self.heading = writer.add_format({"bold": True, "top": 1})
+        self.header = writer.add_format(
             {"bold": True, "bg_color": "#D9E1F2", "text_wrap": True}
         )
-        self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+        self.wrap = writer.add_format({"text_wrap": True, "valign": "top"})
         self.formats = {
-            kind: workbook.add_format({"num_format": code, "valign": "top"})
+            kind: writer.add_format({"num_format": code, "valign": "top"})
             for kind, code in {
                 "money": "#,##0",
                 "money2": "#,##0.00",
@@ -415,11 +401,6 @@ class _Proposal:
     def write(self, sheet, partner) -> None:
         """Lay out ``partner`` (a row of Insights.rhythm) on ``sheet``, one A4 page."""
         lang = self.lang
-        sheet.set_paper(A4)
-        sheet.set_portrait()
-        sheet.fit_to_pages(1, 1)
-        sheet.set_margins(**PROPOSAL_MARGINS)
-        sheet.center_horizontally()
         for col, width in enumerate(PROPOSAL_WIDTHS):
             sheet.set_column(col, col, width)
 
@@ -435,8 +416,8 @@ class _Proposal:
             period=str(self.period),
             as_of=f"{as_of:%Y-%m-%d}",
         )
-        _write_value(sheet, 0, 0, " ".join(title.split()), self.title)
-        _write_value(sheet, 1, 0, period_line, None)
+        write_cell(sheet, 0, 0, " ".join(title.split()), self.title)
+        write_cell(sheet, 1, 0, period_line, None)
         row = self._profile(sheet, 3, partner)
 
         key = partner.partner_id
@@ -464,7 +445,7 @@ class _Proposal:
         )  # fmt: skip
 
     def _heading(self, sheet, row: int, text: str) -> None:
-        _write_value(sheet, row, 0, text, self.heading)
+        write_cell(sheet, row, 0, text, self.heading)
         for col in range(1, len(PROPOSAL_WIDTHS)):
             sheet.write_blank(row, col, None, self.heading)
 
@@ -496,7 +477,7 @@ class _Proposal:
             ),
         ]
         for offset, (key, value) in enumerate(facts, start=1):
-            _write_value(sheet, row + offset, 1, labels.label(key, lang), None)
+            write_cell(sheet, row + offset, 1, labels.label(key, lang), None)
             self._cell(sheet, row + offset, 3, key, value)
         return row + len(facts) + 1
 
@@ -505,10 +486,10 @@ class _Proposal:
         self._heading(sheet, row, heading)
         if frame is None or frame.empty:
             if empty:
-                _write_value(sheet, row + 1, 0, labels.phrase(empty, self.lang), None)
+                write_cell(sheet, row + 1, 0, labels.phrase(empty, self.lang), None)
             return row + 2
         for col, key in enumerate(keys):
-            _write_value(sheet, row + 1, col, labels.label(key, self.lang), self.header)
+            write_cell(sheet, row + 1, col, labels.label(key, self.lang), self.header)
         rows = frame if limit is None else frame.head(limit)
         for offset, record in enumerate(rows[list(keys)].itertuples(index=False)):
             for col, (key, value) in enumerate(zip(keys, record, strict=True)):
@@ -523,14 +504,14 @@ class _Proposal:
         if kind == "money":
             kind = self.money
         if kind == "text" or isinstance(value, str):
-            _write_value(sheet, row, col, str(value), self.wrap)
+            write_cell(sheet, row, col, str(value), self.wrap)
         elif kind == "date":
             when = pd.Timestamp(value).to_pydatetime()
-            _write_value(sheet, row, col, when, self.formats["date"])
+            write_cell(sheet, row, col, when, self.formats["date"])
         elif isinstance(value, bool | np.bool_):
-            _write_value(sheet, row, col, bool(value), None)
+            write_cell(sheet, row, col, bool(value), None)
         else:
-            _write_value(sheet, row, col, float(value), self.formats.get(kind))
+            write_cell(sheet, row, col, float(value), self.formats.get(kind))
 
 
 def _by_partner(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -21,22 +21,11 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import xlsxwriter
 
 from ledgerflow import labels
 from ledgerflow.evaluation import DECISIONS, Evaluation
-from ledgerflow.report.atomic import atomic_path
 from ledgerflow.report.outputs import check_shareable, translate_codes, translate_note
-from ledgerflow.report.workbook import (
-    WORKBOOK_OPTIONS,
-    SheetSpec,
-    _close,
-    _properties,
-    _Styles,
-    _write_sheet,
-    clean_sheet_name,
-    write_workbook,
-)
+from ledgerflow.report.workbook import SheetSpec, open_workbook, write_workbook
 
 log = logging.getLogger(__name__)
 
@@ -204,24 +193,11 @@ def write_evaluation(
 def _write_with_dropdown(path: Path, specs, lang: str, created) -> None:
     """write_workbook's sheets, plus a drop-down list on the decision column."""
     path = Path(path)
-    with atomic_path(path) as temporary:
-        workbook = xlsxwriter.Workbook(str(temporary), dict(WORKBOOK_OPTIONS))
-        try:
-            workbook.set_properties(_properties(path, created, None))
-            styles = _Styles(workbook)
-            taken: set[str] = set()
-            for spec in specs:
-                name = clean_sheet_name(
-                    labels.sheet_title(spec.title_key, lang, **spec.title_values), taken
-                )
-                sheet = workbook.add_worksheet(name)
-                _write_sheet(sheet, spec, lang, styles)
-                if spec.title_key == "evaluation" and len(spec.frame):
-                    _add_dropdown(sheet, spec, lang)
-        except BaseException:
-            workbook.close()
-            raise
-        _close(workbook, path)
+    with open_workbook(path, lang=lang, created=created) as writer:
+        for spec in specs:
+            sheet = writer.add_sheet(spec)
+            if spec.title_key == "evaluation" and len(spec.frame):
+                _add_dropdown(sheet, spec, lang)
     log.info("%s: %d sheet(s) written", path.name, len(specs))
 
 

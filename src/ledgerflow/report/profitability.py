@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ledgerflow import labels
@@ -40,25 +39,22 @@ from ledgerflow.profitability_detail import (
     PARETO_COLUMNS,
     WINDOW_COLUMNS,
 )
-from ledgerflow.report.atomic import atomic_path
 from ledgerflow.report.outputs import check_shareable, translate_note
 from ledgerflow.report.workbook import (
-    CONSTANT_MEMORY_CELLS,
-    WORKBOOK_OPTIONS,
+    A4,
     ColumnSum,
+    ConditionalFormat,
+    PageSetup,
     Ratio,
     SheetSpec,
-    _close,
-    _properties,
-    _Styles,
-    _write_sheet,
-    _write_value,
-    clean_sheet_name,
+    WorkbookWriter,
+    open_workbook,
+    table_cells,
+    write_cell,
 )
 
 log = logging.getLogger(__name__)
 
-A4 = 9  # xlsxwriter's paper code
 RED_FILL = "#FFC7CE"
 RED_TEXT = "#9C0006"
 AMBER_FILL = "#FFEB9C"
@@ -106,6 +102,16 @@ NEGATIVE_RED = ("gross_profit", "contribution_amount", "contribution_ytd")
 OVERDUE_AMBER = ("overdue_amount", "aging_month_4_6", "aging_month_7_plus")
 TOP_BOTTOM = 10
 CHART_ROWS = 16  # rows one chart takes on the summary sheet
+RED = {"bg_color": RED_FILL, "font_color": RED_TEXT}
+AMBER = {"bg_color": AMBER_FILL, "font_color": AMBER_TEXT}
+# every sheet: A4 landscape, one page wide, header row repeated, page n / m
+PAGE = PageSetup(
+    paper=A4,
+    landscape=True,
+    margins={"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.5},
+    repeat_header=True,
+    footer="&C&P / &N",
+)
 
 
 def write_profitability_workbook(
@@ -130,32 +136,14 @@ def write_profitability_workbook(
     for spec in specs:
         check_shareable(spec.columns, path.name)
 
-    cells = sum(len(s.frame) * max(len(s.columns), 1) for s in specs)
-    options = dict(WORKBOOK_OPTIONS)
-    if cells > CONSTANT_MEMORY_CELLS:
-        options.update(constant_memory=True, use_zip64=True)
-    with atomic_path(path) as temporary:
-        workbook = xlsxwriter.Workbook(str(temporary), options)
-        try:
-            workbook.set_properties(_properties(path, created, None))
-            styles = _Styles(workbook)
-            formats = _formats(workbook)
-            taken: set[str] = set()
-            title = labels.sheet_title("profitability_summary", lang, period=period)
-            summary = workbook.add_worksheet(clean_sheet_name(title, taken))
-            names = {}
-            for spec in specs:
-                title = labels.sheet_title(spec.title_key, lang, **spec.title_values)
-                name = clean_sheet_name(title, taken)
-                names[spec.title_key] = name
-                sheet = workbook.add_worksheet(name)
-                _write_sheet(sheet, spec, lang, styles)
-                _finish(sheet, spec, lang, formats)
-            _Summary(workbook, summary, profit, lang, period, formats, names).write()
-        except BaseException:
-            workbook.close()
-            raise
-        _close(workbook, path)
+    with open_workbook(
+        path, lang=lang, created=created, cells=table_cells(specs)
+    ) as writer:
+        formats = _formats(writer)
+        title = labels.sheet_title("profitability_summary", lang, period=period)
+        summary = writer.raw_sheet(title, PAGE)
+        names = {spec.title_key: writer.add_sheet(spec).get_name() for spec in specs}
+        _Summary(writer, summary, profit, lang, period, formats, names).write()
     log.info("%s: summary and %d sheets written", path.name, len(specs))
     return path
 
@@ -281,6 +269,9 @@ def _table_specs(
             ["note"],
         )
     )
+    for spec in specs:
+        spec.page = PAGE
+        spec.conditional_formats = _colours(spec.columns, lang)
     return specs
 
 
@@ -350,13 +341,11 @@ def _risk_word(grade, lang: str) -> str:
 # ------------------------------------------------------- formats and page setup
 
 
-def _formats(workbook) -> dict[str, Any]:
-    def add(spec):
-        return workbook.add_format(spec)
-
+def _formats(writer: WorkbookWriter) -> dict[str, Any]:
+    add = writer.add_format
     return {
-        "red": add({"bg_color": RED_FILL, "font_color": RED_TEXT}),
-        "amber": add({"bg_color": AMBER_FILL, "font_color": AMBER_TEXT}),
+        "red": add(RED),
+        "amber": add(AMBER),
         "title": add({"bold": True, "font_size": 14}),
         "bold": add({"bold": True}),
         "header": add({"bold": True, "bg_color": "#D9E1F2", "bottom": 1}),
@@ -368,61 +357,22 @@ def _formats(workbook) -> dict[str, Any]:
     }
 
 
-def _page(sheet, n_columns: int) -> None:
-    sheet.set_paper(A4)
-    sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
-    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    sheet.repeat_rows(0)
-    sheet.set_footer("&C&P / &N")
-
-
-def _finish(sheet, spec: SheetSpec, lang: str, formats) -> None:
-    """Page setup and conditional formats of a table sheet."""
-    keys = [k for k in spec.columns if k in spec.frame.columns]
-    _page(sheet, len(keys))
-    rows = len(spec.frame)
-    if not rows:
-        return
-    for col, key in enumerate(keys):
+def _colours(columns: Sequence[str], lang: str) -> list[ConditionalFormat]:
+    """Negative profit red, overdue amounts amber, a high risk red, lost amber."""
+    rules = []
+    for key in columns:
         if key in NEGATIVE_RED:
-            rule = {"type": "cell", "criteria": "<", "value": 0}
-            sheet.conditional_format(
-                1, col, rows, col, {**rule, "format": formats["red"]}
-            )
+            rules.append(ConditionalFormat(key, "<", 0, RED))
         elif key in OVERDUE_AMBER:
-            rule = {"type": "cell", "criteria": ">", "value": 0}
-            sheet.conditional_format(
-                1, col, rows, col, {**rule, "format": formats["amber"]}
-            )
+            rules.append(ConditionalFormat(key, ">", 0, AMBER))
         elif key == "risk_grade":
-            high = _word("risk_", "high", lang)
-            sheet.conditional_format(
-                1,
-                col,
-                rows,
-                col,
-                {
-                    "type": "cell",
-                    "criteria": "==",
-                    "value": f'"{high}"',
-                    "format": formats["red"],
-                },
+            rules.append(
+                ConditionalFormat(key, "==", _word("risk_", "high", lang), RED)
             )
         elif key == "lifecycle_status":
             lost = _word("lifecycle_", "lost", lang)
-            sheet.conditional_format(
-                1,
-                col,
-                rows,
-                col,
-                {
-                    "type": "cell",
-                    "criteria": "==",
-                    "value": f'"{lost}"',
-                    "format": formats["amber"],
-                },
-            )
+            rules.append(ConditionalFormat(key, "==", lost, AMBER))
+    return rules
 
 
 # --------------------------------------------------------------- summary sheet
@@ -431,8 +381,8 @@ def _finish(sheet, spec: SheetSpec, lang: str, formats) -> None:
 class _Summary:
     """Headline figures with the change on the year, and four charts."""
 
-    def __init__(self, workbook, sheet, profit, lang, period, formats, names):
-        self.workbook = workbook
+    def __init__(self, writer, sheet, profit, lang, period, formats, names):
+        self.writer = writer
         self.sheet = sheet
         self.profit = profit
         self.detail = profit.detail
@@ -450,12 +400,11 @@ class _Summary:
 
     def write(self) -> None:
         sheet, lang = self.sheet, self.lang
-        _page(sheet, 7)
         sheet.set_column(0, 0, 34)
         sheet.set_column(1, 6, 16)
         title = labels.sheet_title("profitability_summary", lang, period=self.period)
-        _write_value(sheet, 0, 0, title, self.f["title"])
-        _write_value(
+        write_cell(sheet, 0, 0, title, self.f["title"])
+        write_cell(
             sheet,
             1,
             0,
@@ -488,7 +437,7 @@ class _Summary:
             labels.label("change_on_year", lang),
         ]
         for col, text in enumerate(header):
-            _write_value(sheet, row, col, text, self.f["header"])
+            write_cell(sheet, row, col, text, self.f["header"])
         totals = self.detail.totals
         figures = [
             ("headline_revenue", "revenue", "money"),
@@ -506,7 +455,7 @@ class _Summary:
         }
         for offset, (phrase, key, kind) in enumerate(figures, start=1):
             r = row + offset
-            _write_value(sheet, r, 0, labels.phrase(phrase, lang), None)
+            write_cell(sheet, r, 0, labels.phrase(phrase, lang), None)
             for col, window in ((1, "month"), (4, "ytd")):
                 now = totals[window].get(key)
                 before = totals[f"{window}_prev_year"].get(key)
@@ -520,7 +469,7 @@ class _Summary:
             (len(self.detail.windows[w][self.detail.windows[w]["n_lines"] > 0]))
             for w in ("month", "month_prev_year", "ytd", "ytd_prev_year")
         ]
-        _write_value(sheet, r, 0, labels.phrase("headline_partners", lang), None)
+        write_cell(sheet, r, 0, labels.phrase("headline_partners", lang), None)
         active[1] = active[1] if seen["month_prev_year"] else None
         active[3] = active[3] if seen["ytd_prev_year"] else None
         for col, value in zip((1, 2, 4, 5), active, strict=True):
@@ -532,11 +481,11 @@ class _Summary:
             ("headline_receivables", "receivable_balance"),
             ("headline_overdue", "overdue_amount"),
         ):
-            _write_value(sheet, r, 0, labels.phrase(phrase, lang), None)
+            write_cell(sheet, r, 0, labels.phrase(phrase, lang), None)
             self._cell(r, 1, totals["month"].get(key), "money")
             r += 1
         conc = self.detail.concentration
-        _write_value(
+        write_cell(
             sheet,
             r,
             0,
@@ -544,18 +493,18 @@ class _Summary:
             None,
         )
         self._cell(r, 1, conc.get("top_share"), "percent")
-        _write_value(sheet, r + 1, 0, labels.phrase("headline_hhi", lang), None)
+        write_cell(sheet, r + 1, 0, labels.phrase("headline_hhi", lang), None)
         self._cell(r + 1, 1, conc.get("hhi"), "number")
         return r + 2
 
     def _status_lines(self, row: int) -> int:
         lines = [_lifecycle_line(self.detail.lifecycle_counts, self.lang)]
         for line in lines:
-            _write_value(self.sheet, row, 0, line, None)
+            write_cell(self.sheet, row, 0, line, None)
             row += 1
         if self.detail.concentration.get("warning"):
             text = labels.phrase("concentration_warning", self.lang)
-            _write_value(self.sheet, row, 0, text, self.f["warning"])
+            write_cell(self.sheet, row, 0, text, self.f["warning"])
             row += 1
         return row
 
@@ -579,11 +528,11 @@ class _Summary:
         monthly = self.detail.monthly
         keys = ["month", "revenue", "contribution_amount"]
         for offset, key in enumerate(keys):
-            _write_value(
+            write_cell(
                 sheet, 0, col + offset, labels.label(key, lang), self.f["header"]
             )
         for r, record in enumerate(monthly[keys].itertuples(index=False), start=1):
-            _write_value(sheet, r, col, str(record[0]), None)
+            write_cell(sheet, r, col, str(record[0]), None)
             self._cell(r, col + 1, record[1], "money")
             self._cell(r, col + 2, record[2], "money")
 
@@ -593,14 +542,12 @@ class _Summary:
         if aging is not None and len(aging):
             columns = [c for c in aging.columns if c != "partner_id"]
             top = len(monthly) + 3
-            _write_value(
-                sheet, top, col, labels.label("figure", lang), self.f["header"]
-            )
-            _write_value(
+            write_cell(sheet, top, col, labels.label("figure", lang), self.f["header"])
+            write_cell(
                 sheet, top, col + 1, labels.label("amount", lang), self.f["header"]
             )
             for offset, key in enumerate(columns, start=1):
-                _write_value(sheet, top + offset, col, labels.label(key, lang), None)
+                write_cell(sheet, top + offset, col, labels.label(key, lang), None)
                 total = float(pd.to_numeric(aging[key]).sum())
                 self._cell(top + offset, col + 1, total, "money")
             self.aging_top, self.aging_rows = top, len(columns)
@@ -615,10 +562,10 @@ class _Summary:
         chosen = pd.concat([ranked.head(TOP_BOTTOM), ranked.tail(TOP_BOTTOM)])
         chosen = chosen[~chosen["partner_id"].duplicated()]
         top = len(monthly) + 3 + self.aging_rows + 3
-        _write_value(
+        write_cell(
             sheet, top, col, labels.label("partner_name", lang), self.f["header"]
         )
-        _write_value(
+        write_cell(
             sheet,
             top,
             col + 1,
@@ -628,7 +575,7 @@ class _Summary:
         for offset, record in enumerate(chosen.itertuples(index=False), start=1):
             name = record.partner_name if pd.notna(record.partner_name) else None
             shown = str(name or record.partner_code or record.partner_id)
-            _write_value(sheet, top + offset, col, shown, None)
+            write_cell(sheet, top + offset, col, shown, None)
             self._cell(top + offset, col + 1, record.contribution_amount, "money")
         self.top_bottom = (top, len(chosen))
         sheet.set_column(col, col, 18)
@@ -636,14 +583,14 @@ class _Summary:
         return len(monthly)
 
     def _charts(self, row: int, col: int, monthly_rows: int) -> None:
-        workbook, sheet, lang = self.workbook, self.sheet, self.lang
+        writer, sheet, lang = self.writer, self.sheet, self.lang
         name = self.sheet.get_name()
         quoted = "'" + name.replace("'", "''") + "'"
 
         def ref(r1, c1, r2, c2):
             return f"={quoted}!{_abs(r1, c1)}:{_abs(r2, c2)}"
 
-        line = workbook.add_chart({"type": "column"})
+        line = writer.add_chart({"type": "column"})
         for offset, key in ((1, "revenue"), (2, "contribution_amount")):
             line.add_series(
                 {
@@ -663,7 +610,7 @@ class _Summary:
             share_col = PARETO_COLUMNS.index("cumulative_share")
             x_col = PARETO_COLUMNS.index("partner_share")
             n = min(len(pareto), 1_000_000)
-            chart = workbook.add_chart({"type": "scatter", "subtype": "straight"})
+            chart = writer.add_chart({"type": "scatter", "subtype": "straight"})
             chart.add_series(
                 {
                     "name": labels.label("cumulative_share", lang),
@@ -679,7 +626,7 @@ class _Summary:
 
         if self.aging_rows:
             top = self.aging_top
-            chart = workbook.add_chart({"type": "column"})
+            chart = writer.add_chart({"type": "column"})
             chart.add_series(
                 {
                     "name": labels.phrase("chart_aging", lang),
@@ -694,7 +641,7 @@ class _Summary:
 
         top, count = self.top_bottom
         if count:
-            chart = workbook.add_chart({"type": "bar"})
+            chart = writer.add_chart({"type": "bar"})
             chart.add_series(
                 {
                     "name": labels.label("contribution_amount", lang),

@@ -1,7 +1,11 @@
 """A safe, deterministic xlsx writer for the management workbooks.
 
 ``write_workbook`` turns a list of SheetSpec (a frame, the column keys to show, rows to
-highlight, a total row, notes) into one workbook. Business rules it applies:
+highlight, a total row, notes, page setup, conditional formats) into one workbook.
+Workbooks with more than tables (a drop-down, charts, a one-page layout) use
+``open_workbook``: its WorkbookWriter adds SheetSpec sheets the same way and gives
+empty sheets, formats and charts for the rest, filled through ``write_cell``.
+Business rules it applies:
 
 - Text from inputs never becomes a formula or a link: xlsxwriter's string conversions
   are off and every text value is written with ``write_string``, exactly as found
@@ -31,7 +35,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +60,7 @@ WIDTH_SAMPLE_ROWS = 5_000  # widths are measured on the first rows only
 # Above this many cells xlsxwriter streams rows to disk instead of holding them.
 CONSTANT_MEMORY_CELLS = 2_000_000
 
+A4 = 9  # xlsxwriter's paper code
 HIGHLIGHT_FILL = "#FFC7CE"  # Excel's "light red fill"
 HEADER_FILL = "#D9E1F2"
 NUMBER_FORMATS = {
@@ -122,6 +127,160 @@ class SheetSpec:
     notes: list[str] = field(default_factory=list)
     title_values: dict[str, Any] = field(default_factory=dict)
     money_decimals: int | None = None
+    page: PageSetup | None = None
+    conditional_formats: list[ConditionalFormat] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PageSetup:
+    """How a sheet prints: paper, orientation, fit, margins (inches) and more.
+
+    ``fit_height`` 0 means as many pages down as needed; ``repeat_header`` repeats
+    the first row on every printed page; ``footer`` is an Excel header/footer code
+    such as "&C&P / &N" (page n of m, centred).
+    """
+
+    paper: int = A4
+    landscape: bool = False
+    fit_width: int = 1
+    fit_height: int = 0
+    margins: dict[str, float] = field(default_factory=dict)
+    center_horizontally: bool = False
+    repeat_header: bool = False
+    footer: str = ""
+
+
+@dataclass(frozen=True)
+class ConditionalFormat:
+    """Colour a column's data cells when ``cell <criteria> value`` holds.
+
+    E.g. ConditionalFormat("gross_profit", "<", 0, {"bg_color": "#FFC7CE"}). A text
+    ``value`` is compared as text (quoted for Excel by the writer). ``style`` holds
+    xlsxwriter format properties. A column the sheet does not show is skipped.
+    """
+
+    column: str
+    criteria: str
+    value: Any
+    style: dict[str, Any]
+
+
+class WorkbookWriter:
+    """The sheets of one workbook being written; get one from ``open_workbook``.
+
+    ``add_sheet(spec)`` writes a table sheet with every rule of this module;
+    ``raw_sheet(title)`` gives an empty sheet for a free layout (a one-page
+    proposal, a summary with charts), to be filled through ``write_cell`` only, so
+    text from inputs stays text there too. ``add_format`` and ``add_chart`` give
+    formats and charts of this workbook.
+    """
+
+    def __init__(self, workbook: xlsxwriter.Workbook, lang: str):
+        self.workbook = workbook
+        self.lang = lang
+        self._styles = _Styles(workbook)
+        self._taken: set[str] = set()
+        self._formats: dict[tuple, Any] = {}
+
+    def add_sheet(self, spec: SheetSpec):
+        """Write ``spec`` as a new sheet (named from its catalogue title); return
+        the xlsxwriter worksheet for additions such as a drop-down list."""
+        title = labels.sheet_title(spec.title_key, self.lang, **spec.title_values)
+        sheet = self.workbook.add_worksheet(clean_sheet_name(title, self._taken))
+        _write_sheet(sheet, spec, self.lang, self._styles)
+        if spec.page is not None:
+            set_page(sheet, spec.page)
+        self._conditional_formats(sheet, spec)
+        return sheet
+
+    def raw_sheet(self, title: str, page: PageSetup | None = None):
+        """A new empty sheet named ``title`` (made legal and unique)."""
+        sheet = self.workbook.add_worksheet(clean_sheet_name(title, self._taken))
+        if page is not None:
+            set_page(sheet, page)
+        return sheet
+
+    def add_format(self, properties: dict[str, Any]):
+        """The workbook's format with ``properties`` (one object per distinct set)."""
+        key = tuple(sorted(properties.items()))
+        if key not in self._formats:
+            self._formats[key] = self.workbook.add_format(properties)
+        return self._formats[key]
+
+    def add_chart(self, options: dict[str, Any]):
+        """A new xlsxwriter chart of this workbook, to insert into a sheet."""
+        return self.workbook.add_chart(options)
+
+    def _conditional_formats(self, sheet, spec: SheetSpec) -> None:
+        rows = len(spec.frame)
+        if not rows:
+            return
+        keys = [key for key in spec.columns if key in spec.frame.columns]
+        for rule in spec.conditional_formats:
+            if rule.column not in keys:
+                continue
+            col = keys.index(rule.column)
+            value = f'"{rule.value}"' if isinstance(rule.value, str) else rule.value
+            options = {"type": "cell", "criteria": rule.criteria, "value": value}
+            options["format"] = self.add_format(rule.style)
+            sheet.conditional_format(1, col, rows, col, options)
+
+
+def set_page(sheet, page: PageSetup) -> None:
+    """Apply ``page`` to an xlsxwriter worksheet."""
+    sheet.set_paper(page.paper)
+    if page.landscape:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.fit_to_pages(page.fit_width, page.fit_height)
+    if page.margins:
+        sheet.set_margins(**page.margins)
+    if page.center_horizontally:
+        sheet.center_horizontally()
+    if page.repeat_header:
+        sheet.repeat_rows(0)
+    if page.footer:
+        sheet.set_footer(page.footer)
+
+
+def write_cell(sheet, row: int, col: int, value, style=None) -> None:
+    """Write one value of a free layout: text always as text (never a formula or a
+    link), bools, datetimes and numbers as such, None as an empty cell."""
+    _write_value(sheet, row, col, value, style)
+
+
+@contextlib.contextmanager
+def open_workbook(
+    path: Path,
+    *,
+    lang: str,
+    created: dt.datetime | dt.date,
+    title: str | None = None,
+    cells: int = 0,
+) -> Iterator[WorkbookWriter]:
+    """Open ``path`` for writing atomically; yield a WorkbookWriter.
+
+    The file appears (replacing an older one) only when the block ends without an
+    error; ``created`` is the document date (from the data, for the same bytes);
+    ``cells`` above CONSTANT_MEMORY_CELLS makes xlsxwriter stream rows to disk.
+    """
+    path = Path(path)
+    options = dict(WORKBOOK_OPTIONS)
+    if cells > CONSTANT_MEMORY_CELLS:
+        options.update(constant_memory=True, use_zip64=True)
+    with atomic_path(path) as temporary:
+        workbook = xlsxwriter.Workbook(str(temporary), options)
+        try:
+            workbook.set_properties(_properties(path, created, title))
+            yield WorkbookWriter(workbook, lang)
+        except BaseException:
+            # release xlsxwriter's temporary files; the half-written output is
+            # removed by atomic_path, and the first error is the one that matters
+            with contextlib.suppress(Exception):
+                workbook.close()
+            raise
+        _close(workbook, path)
 
 
 def write_workbook(
@@ -138,30 +297,18 @@ def write_workbook(
     the data (the period), not the clock, for the bytes to be reproducible.
     """
     path = Path(path)
-    cells = sum(len(s.frame) * max(len(s.columns), 1) for s in sheets)
-    options = dict(WORKBOOK_OPTIONS)
-    if cells > CONSTANT_MEMORY_CELLS:
-        options.update(constant_memory=True, use_zip64=True)
-    with atomic_path(path) as temporary:
-        workbook = xlsxwriter.Workbook(str(temporary), options)
-        try:
-            workbook.set_properties(_properties(path, created, title))
-            styles = _Styles(workbook)
-            taken: set[str] = set()
-            for spec in sheets:
-                name = clean_sheet_name(
-                    labels.sheet_title(spec.title_key, lang, **spec.title_values), taken
-                )
-                _write_sheet(workbook.add_worksheet(name), spec, lang, styles)
-        except BaseException:
-            # release xlsxwriter's temporary files; the half-written output is
-            # removed by atomic_path, and the first error is the one that matters
-            with contextlib.suppress(Exception):
-                workbook.close()
-            raise
-        _close(workbook, path)
+    with open_workbook(
+        path, lang=lang, created=created, title=title, cells=table_cells(sheets)
+    ) as writer:
+        for spec in sheets:
+            writer.add_sheet(spec)
     log.info("%s: %d sheet(s) written", path.name, len(sheets))
     return path
+
+
+def table_cells(sheets: Sequence[SheetSpec]) -> int:
+    """Cells the tables of ``sheets`` fill (the ``cells`` of open_workbook)."""
+    return sum(len(s.frame) * max(len(s.columns), 1) for s in sheets)
 
 
 def _close(workbook: xlsxwriter.Workbook, path: Path) -> None:
