@@ -88,8 +88,8 @@ def _sales(n=1, **columns):
 # --------------------------------------------------------------------- schemas
 
 
-def test_schemas_cover_the_three_kinds_with_contract_dtypes():
-    assert set(SCHEMAS) == {"sales_lines", "receivables", "partners"}
+def test_schemas_cover_every_kind_with_contract_dtypes():
+    assert set(SCHEMAS) == set(tables.KINDS)
     for kind, schema in SCHEMAS.items():
         for name, column in schema.columns.items():
             assert name in tables.KINDS[kind]
@@ -148,7 +148,8 @@ def test_every_emitted_rule_has_korean_and_english_labels():
     for schema in SCHEMAS.values():
         codes |= {c.missing_rule for c in schema.columns.values() if not c.nullable}
     for code in codes:
-        assert code in ours, f"{code}: no entry in labels/validate.toml"
+        # A kind's own labels file may hold its missing-value rules (contacts.toml).
+        assert code in ours or code in catalogue.entries["rules"], f"{code}: no label"
         entry = catalogue.entries["rules"][code]
         assert entry["ko"] and entry["en"], code
 
