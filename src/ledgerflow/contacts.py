@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ledgerflow.period import Period
+from ledgerflow.tables import CONTACTS_LOG
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +31,7 @@ SHARED_KEYS = ["contacts_in_period", "open_next_actions", "overdue_follow_ups"]
 # Free text about people and conversations: internal partner master only.
 CONTACT_NOTE_KEYS = frozenset({"person", "subject", "next_action", "channel"})
 # Columns of the history sheet of the partner master, in the order shown.
-HISTORY_COLUMNS = [
-    "partner_id",
-    "partner_code",
-    "partner_name",
-    "contact_date",
-    "channel",
-    "person",
-    "subject",
-    "next_action",
-    "due_date",
-    "done",
-]
+HISTORY_COLUMNS = ["partner_id", *CONTACTS_LOG]
 
 
 def _column(log_frame: pd.DataFrame, name: str, dtype: str) -> pd.Series:

@@ -23,55 +23,22 @@ from pathlib import Path
 import pandas as pd
 
 from ledgerflow import labels
-from ledgerflow.contacts import CONTACT_NOTE_KEYS
+from ledgerflow.contacts import CONTACT_NOTE_KEYS, SUMMARY_KEYS
 from ledgerflow.errors import LedgerflowError
+from ledgerflow.master import columns as master_columns
 from ledgerflow.period import Period
 from ledgerflow.report.workbook import ColumnSum, Ratio, SheetSpec, write_workbook
 from ledgerflow.tables import Reject, Skip
 
 log = logging.getLogger(__name__)
 
+# The master's own columns (master.columns owns them), with the rule tags of the
+# insights stage after its tags and the contact figures after its last transaction.
+_SHOWN_AFTER = {"tags": ["rule_tags"], "last_txn_date": SUMMARY_KEYS}
 MASTER_COLUMNS = [
-    "partner_id",
-    "group_id",
-    "partner_code",
-    "partner_codes",
-    "partner_name",
-    "brn",
-    "branch_no",
-    "brn_status",
-    "business_kind",
-    "company_no",
-    "representative",
-    "business_type",
-    "business_item",
-    "industry",
-    "region",
-    "address",
-    "postcode",
-    "size",
-    "phone",
-    "email",
-    "bank_account",
-    "tags",
-    "rule_tags",
-    "payment_terms",
-    "credit_limit",
-    "founded_date",
-    "list_status",
-    "status",
-    "first_txn_date",
-    "last_txn_date",
-    "last_contact_date",
-    "contacts_in_period",
-    "open_next_actions",
-    "overdue_follow_ups",
-    "n_sales_lines",
-    "source_files",
-    "match_rule",
-    "n_source_rows",
-    "quality_score",
-    "quality_issues",
+    shown
+    for key in master_columns.MASTER_COLUMNS
+    for shown in (key, *_SHOWN_AFTER.get(key, ()))
 ]
 PROFITABILITY_COLUMNS = [
     "partner_id",

@@ -30,6 +30,7 @@ import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ledgerflow import labels
+from ledgerflow.contacts import SHARED_KEYS
 from ledgerflow.metrics import Profitability
 from ledgerflow.period import Period
 from ledgerflow.profitability_detail import (
@@ -61,7 +62,7 @@ AMBER_FILL = "#FFEB9C"
 AMBER_TEXT = "#9C5700"
 # The month sheet leads with the columns the first wave showed, English headers
 # "Partner code", "Revenue", ... "Overdue amount" kept.
-MONTH_COLUMNS = [
+FIRST_COLUMNS = [
     "partner_id",
     "partner_code",
     "partner_name",
@@ -71,26 +72,12 @@ MONTH_COLUMNS = [
     "gross_margin",
     "receivable_balance",
     "overdue_amount",
-    *[
-        c
-        for c in WINDOW_COLUMNS
-        if c
-        not in {
-            "partner_id",
-            "partner_code",
-            "partner_name",
-            "revenue",
-            "cost",
-            "gross_profit",
-            "gross_margin",
-            "receivable_balance",
-            "overdue_amount",
-        }
-    ],
-    # contact log counts (contacts.SHARED_KEYS); only the month frame has them
-    "contacts_in_period",
-    "open_next_actions",
-    "overdue_follow_ups",
+]
+MONTH_COLUMNS = [
+    *FIRST_COLUMNS,
+    *[c for c in WINDOW_COLUMNS if c not in FIRST_COLUMNS],
+    # contact log counts; only the month frame has them
+    *SHARED_KEYS,
 ]
 WINDOW_SHEET_COLUMNS = [c for c in MONTH_COLUMNS if c not in ("receivable_balance",)]
 WINDOW_SHEET_COLUMNS = [c for c in WINDOW_SHEET_COLUMNS if c != "overdue_amount"]
