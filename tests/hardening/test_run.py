@@ -214,3 +214,34 @@ def _contents(folder) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def test_personal_data_stays_out_of_the_summary_and_prefect_artifacts(
+    hostile_run, monkeypatch
+):
+    """summary.md and the two Prefect artifacts are built from the run's summary and
+    headline figures; capture what would be sent to Prefect and scan it."""
+    import prefect.artifacts
+    import prefect.context
+
+    from ledgerflow import summary as run_summary
+
+    summary, out, _ = hostile_run
+    sent: list[str] = []
+    monkeypatch.setattr(prefect.context.FlowRunContext, "get", lambda: object())
+    monkeypatch.setattr(
+        prefect.artifacts,
+        "create_table_artifact",
+        lambda **kw: sent.append(repr(kw)),
+    )
+    monkeypatch.setattr(
+        prefect.artifacts,
+        "create_markdown_artifact",
+        lambda **kw: sent.append(repr(kw)),
+    )
+    figures = run_summary.headline_figures(summary, {"revenue": 1.0}, {}, 3)
+    run_summary.publish_artifacts(summary, figures, out, "ko")
+    assert len(sent) == 2
+    sent.append(run_summary.render_markdown(summary, figures, "ko"))
+    secrets = [*PHONES, *EMAILS, RRN, RRN.replace("-", "")]
+    assert [s for s in secrets for text in sent if s in text] == []
