@@ -173,7 +173,7 @@ def report_month(
         read_validate_file.submit(p.absolute(), config, schemas, kept) for p in paths
     ]
     loaded = [future.result() for future in futures]
-    outcomes = [outcome for outcome, _ in loaded]
+    outcomes = assemble.drop_repeated_files([outcome for outcome, _ in loaded])
     logger.info(
         "input %s: %d of %d files taken from the store",
         input_dir,

@@ -47,3 +47,30 @@ def test_partner_ids_follow_the_code_map_and_unknown_codes_stay_empty():
     out = assemble.attach_partner_ids(frame, code_map)
     assert out["partner_id"].tolist() == ["P000001", pd.NA]
     assert "partner_id" not in frame  # the input frame is not changed
+
+
+def test_the_same_export_dropped_twice_counts_once(tmp_path):
+    from ledgerflow import labels
+    from ledgerflow.tables import FileRead, TableRead
+
+    frame = pd.DataFrame({"supply_amount": [100.0]})
+
+    def outcome(name, sha):
+        table = TableRead("sales_lines", "p", "", 1, frame, rows_read=1)
+        read = FileRead(tmp_path / name, name, sha, 10, "csv", tables=[table])
+        done = assemble.FileOutcome(read=read, rows_read=1, rows_used=1)
+        done.used = {"sales_lines": [frame]}
+        return done
+
+    kept = assemble.drop_repeated_files(
+        [outcome("매출.csv", "aa"), outcome("매출 (1).csv", "aa"), outcome("b", "bb")]
+    )
+    assert [o.read.refused is None for o in kept] == [True, False, True]
+    assert assemble.combine(kept, "sales_lines")["supply_amount"].sum() == 200
+    refused = kept[1].read.refused
+    assert (refused.file, refused.rule, refused.detail) == (
+        "매출 (1).csv",
+        "file_repeated",
+        "매출.csv",
+    )
+    assert labels.reason(refused.rule, "en", refused.detail).endswith("(매출.csv)")

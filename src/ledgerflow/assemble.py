@@ -7,6 +7,7 @@ without Prefect.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -65,6 +66,41 @@ def account_file(file_read: FileRead, validated: list) -> FileOutcome:
             f"{outcome.rows_rejected}"
         )
     return outcome
+
+
+def drop_repeated_files(outcomes: list[FileOutcome]) -> list[FileOutcome]:
+    """The same export dropped twice (same bytes, another name) counts once.
+
+    The first file (in input order) is used; each later copy is refused with rule
+    ``file_repeated`` naming the file it repeats, so its rows are not added twice
+    and the rejects workbook says why.
+    """
+    first: dict[str, str] = {}
+    kept = []
+    for outcome in outcomes:
+        read = outcome.read
+        if read.refused is None and read.sha256 in first:
+            refused = dataclasses.replace(
+                read,
+                tables=[],
+                refused=Reject(
+                    read.name,
+                    "",
+                    None,
+                    None,
+                    None,
+                    "file_repeated",
+                    first[read.sha256],
+                ),
+            )
+            outcome = FileOutcome(read=refused)
+            log.warning(
+                "%s: same content as %s; used once", read.name, first[read.sha256]
+            )
+        elif read.refused is None:
+            first[read.sha256] = read.name
+        kept.append(outcome)
+    return kept
 
 
 def combine(outcomes: list[FileOutcome], kind: str) -> pd.DataFrame:
