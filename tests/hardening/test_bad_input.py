@@ -77,7 +77,9 @@ def check_read(path, caplog) -> tuple:
         refused = file_read.refused
         assert refused.file == path.name
         assert labels.has("rules", refused.rule), refused.rule
-        assert refused.detail and len(refused.detail) > 30
+        # the sentence a person reads (details are coded messages, rendered here)
+        shown = labels.reason(refused.rule, "en", refused.detail)
+        assert refused.detail and len(shown) > 30, shown
         assert file_read.tables == []
     for table, result in zip(file_read.tables, checked, strict=True):
         used_skipped_rejected = (
