@@ -161,7 +161,9 @@ def report_month(
     config = load_config(Path(config_path) if config_path else None)
     lang = lang or config["run"]["lang"]
 
-    paths = read.list_inputs(Path(input_dir))
+    # Archived months first: history that earlier runs moved away; a new drop of the
+    # same bytes is then the repeat, counted once (assemble.drop_repeated_files).
+    paths = read.list_archived(Path(input_dir)) + read.list_inputs(Path(input_dir))
     # Filled-in evaluation workbooks carry decisions, not data (decisions.py).
     decided = [p for p in paths if decisions.is_decision_workbook(p)]
     paths = [p for p in paths if p not in decided]

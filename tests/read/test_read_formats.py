@@ -397,3 +397,24 @@ def test_legacy_xls(tmp_path):
     ]
     assert table.frame["supply_amount"].tolist() == [1_200_000, 450_000]
     assert [(s.row, s.rule) for s in table.skipped] == [(6, "control_total")]
+
+
+def test_archived_exports_are_history_read_before_new_drops(tmp_path):
+    """list_inputs skips archive/ and rejected/; list_archived gives archive/ alone,
+    so a run keeps the months earlier runs moved away."""
+    from ledgerflow.read import list_archived, list_inputs
+
+    (tmp_path / "archive" / "2026-10").mkdir(parents=True)
+    (tmp_path / "archive" / "2026-09").mkdir(parents=True)
+    (tmp_path / "rejected").mkdir()
+    (tmp_path / "archive" / "2026-10" / "매출_10월.xlsx").write_bytes(b"x")
+    (tmp_path / "archive" / "2026-09" / "매출_9월.xlsx").write_bytes(b"x")
+    (tmp_path / "archive" / "2026-10" / "~$매출_10월.xlsx").write_bytes(b"lock")
+    (tmp_path / "rejected" / "bad.csv").write_bytes(b"x")
+    (tmp_path / "매출_11월.xlsx").write_bytes(b"x")
+    assert [p.name for p in list_inputs(tmp_path)] == ["매출_11월.xlsx"]
+    assert [p.relative_to(tmp_path).as_posix() for p in list_archived(tmp_path)] == [
+        "archive/2026-09/매출_9월.xlsx",
+        "archive/2026-10/매출_10월.xlsx",
+    ]
+    assert list_archived(tmp_path / "nowhere") == []

@@ -42,7 +42,14 @@ from ledgerflow.read.profiles import Profile, load_profiles, normalise_header
 from ledgerflow.read.table import SheetContext, build_table
 from ledgerflow.read.text import read_text
 
-__all__ = ["Profile", "list_inputs", "load_profiles", "normalise_header", "read_file"]
+__all__ = [
+    "Profile",
+    "list_archived",
+    "list_inputs",
+    "load_profiles",
+    "normalise_header",
+    "read_file",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +94,29 @@ def list_inputs(folder: Path) -> list[Path]:
         for name in files:
             if not _is_junk(unicodedata.normalize("NFC", name)):
                 found.append(Path(root) / name)
+    return sorted(
+        found,
+        key=lambda p: unicodedata.normalize("NFC", p.relative_to(folder).as_posix()),
+    )
+
+
+def list_archived(folder: Path) -> list[Path]:
+    """The exports earlier runs moved to ``folder``/archive/<YYYY-MM>/.
+
+    They are history, not new input: a run reads them too (from the store, as a
+    rule, so cheaply) so that year-to-date figures and the annual evaluation keep
+    the months already archived. Sorted by their NFC path, oldest month first.
+    """
+    archived = Path(folder) / "archive"
+    if not archived.is_dir():
+        return []
+    found = [
+        Path(root) / name
+        for root, dirs, files in os.walk(archived)
+        for name in files
+        if not _is_junk(unicodedata.normalize("NFC", name))
+        and not any(part.startswith(".") for part in Path(root).parts)
+    ]
     return sorted(
         found,
         key=lambda p: unicodedata.normalize("NFC", p.relative_to(folder).as_posix()),
