@@ -96,7 +96,7 @@ def _with_task_runner(flow, workers: int, address: str | None):
 def _cmd_run(args: argparse.Namespace) -> int:
     from ledgerflow.config import load_config
     from ledgerflow.period import Period
-    from ledgerflow.read import list_inputs
+    from ledgerflow.read import list_archived, list_inputs
 
     input_dir, output_dir = Path(args.input), Path(args.output)
     if args.period:
@@ -106,7 +106,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not input_dir.is_dir():
         print(f"{input_dir}: no such folder; create it and drop exports into it")
         return EXIT_USAGE
-    if not list_inputs(input_dir):
+    if not list_inputs(input_dir) and not list_archived(input_dir):
         print(
             f"{input_dir}: no exports to read (xlsx, xlsm, xls, csv, txt); drop "
             "files there, or run `ledgerflow demo` to create demo data"
