@@ -256,9 +256,10 @@ _BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 # Payment terms: the due date of an invoice issued on its month's last day.
 _TERMS = ["next_month_end", "days_30", "days_60"]
 _TERMS_WEIGHTS = np.array([0.55, 0.3, 0.15])
-# Payer habits: days paid after the due date (low, high) and share never paid.
+# Payer habits: days paid after the due date (low, high) and share never paid. Prompt
+# payers are never late, so a partner's late share reflects its habit.
 _PAYERS = {
-    "prompt": ((-7, 3), 0.0),
+    "prompt": ((-7, 0), 0.0),
     "late": ((8, 75), 0.0),
     "bad": ((30, 160), 0.3),
 }
