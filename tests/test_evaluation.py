@@ -40,6 +40,9 @@ def money(values):
     return pd.array(values, dtype="Float64")
 
 
+LIGHT_RED = "FFFFC7CE"
+
+
 def config(criteria=None, **evaluation):
     """Defaults; ``criteria`` replaces the whole criteria table when given."""
     merged = copy.deepcopy(load_defaults())
@@ -462,6 +465,35 @@ def test_scorecards_hold_only_the_partners_own_figures(sales, master, tmp_path):
         assert "Rank" not in cells and 1_900_000 not in cells
     first = load_workbook(paths[0]).worksheets[0]
     assert first.cell(2, 2).value == 1_000_000  # its own revenue, not a share
+
+
+def test_prune_reasons_translated_and_candidates_highlighted(sales, master, tmp_path):
+    # C (rank 4, sheet row 5) is the only candidate once its guard is overridden.
+    settings = config(SALES_ONLY, prune_overrides=["03"], **NARROW)
+    result = evaluate(sales, None, master, 2024, settings)
+    for lang, reasons, guard in (
+        (
+            "en",
+            "Grade D; Negative contribution two years running",
+            "Only partner of an item (guarded)",
+        ),
+        ("ko", "등급 D; 2년 연속 공헌이익 적자", "단독 거래 품목이 있는 거래처 (보호)"),
+    ):
+        path = write_evaluation(
+            result, tmp_path / f"{lang}.xlsx", lang=lang, created=dt.date(2024, 12, 31)
+        )
+        sheet = load_workbook(path).worksheets[0]
+        header = [c.value for c in sheet[1]]
+        body = {sheet.cell(r, 1).value: r for r in range(2, 6)}
+        column = {key: header.index(key) + 1 for key in header}
+        prune = "Prune reason" if lang == "en" else "정리 사유"
+        guarded = "Guard reason" if lang == "en" else "보호 사유"
+        assert sheet.cell(body["C"], column[prune]).value == reasons
+        assert sheet.cell(body["C"], column[guarded]).value == guard
+        assert sheet.cell(body["A"], column[prune]).value is None
+        red = [r for r in range(2, 6) if sheet.cell(r, 1).fill.fgColor.rgb == LIGHT_RED]
+        assert red == [body["C"]] == [5]
+    assert sheet.title == "평가 2024"
 
 
 def expected_grades(revenue, previous, weights=(25, 10)):

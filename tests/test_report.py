@@ -14,16 +14,26 @@ import pandas as pd
 import pytest
 
 from ledgerflow.errors import LedgerflowError, OutputError
-from ledgerflow.period import Period
+from ledgerflow.evaluation import evaluate
+from ledgerflow.metrics import profitability
+from ledgerflow.report import evaluation as evaluation_report
 from ledgerflow.report import outputs, workbook
+from ledgerflow.report import profitability as profitability_report
 from ledgerflow.report.workbook import (
     ColumnSum,
+    Ratio,
     SheetSpec,
     clean_sheet_name,
     display_width,
     write_workbook,
 )
 from ledgerflow.tables import Reject, Skip
+from test_profitability_detail import (  # noqa: F401 - fixtures
+    MARCH,
+    master,
+    sales,
+)
+from test_profitability_detail import config as profit_config
 
 CREATED = dt.datetime(2024, 3, 31)
 CASE16_COLUMNS = [
@@ -98,12 +108,15 @@ def case16_frame(cases_dir) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def case16_book(case16_frame, tmp_path_factory) -> Path:
     frame = case16_frame
+    total = {key: ColumnSum(float(frame[key].sum())) for key in CASE16_COLUMNS[2:5]}
+    margin = total["gross_profit"].value / total["revenue"].value
+    total["gross_margin"] = Ratio("gross_profit", "revenue", margin)
     spec = SheetSpec(
         "evaluation",
         frame,
         CASE16_COLUMNS,
         highlight=frame["gross_profit"] < 0,
-        total=outputs.total_row(frame, CASE16_COLUMNS, None),
+        total=total,
         title_values={"year": 2024},
     )
     path = tmp_path_factory.mktemp("case16") / "evaluation_2024.xlsx"
@@ -475,26 +488,30 @@ def profit_frame() -> pd.DataFrame:
 
 
 @pytest.fixture
-def profit_book(tmp_path) -> Path:
-    frame = profit_frame()
-    return outputs.write_profitability(
-        frame,
-        frame,
-        {"revenue": 4_000_000, "cost": 0, "revenue_share": 1.0},
-        None,
-        ["no cost column in the sales exports"],
-        tmp_path / "profitability_2024-03.xlsx",
-        lang="en",
-        period=Period(2024, 3),
-        created=CREATED,
+def no_cost_result(sales, master):  # noqa: F811
+    """The ledger of test_profitability_detail without any cost or receivables."""
+    return profitability(
+        sales.drop(columns="cost_amount"), None, master, MARCH, profit_config()
     )
 
 
-def test_profitability_headers_period_and_empty_figures(profit_book):
-    book = openpyxl.load_workbook(profit_book, data_only=True)
-    assert book.sheetnames == ["Month 2024-03", "YTD 2024-01 to 03"]
-    table = list(book.worksheets[0].iter_rows(values_only=True))
-    assert table[0] == (
+def write_profit(result, path: Path, lang: str) -> Path:
+    return profitability_report.write_profitability_workbook(
+        result,
+        path,
+        lang=lang,
+        period=MARCH,
+        created=CREATED,
+        period_reason="period_requested",
+    )
+
+
+def test_profitability_headers_period_and_empty_figures(no_cost_result, tmp_path):
+    path = write_profit(no_cost_result, tmp_path / "p.xlsx", "en")
+    book = openpyxl.load_workbook(path, data_only=True)
+    assert book.sheetnames[1:3] == ["Month 2024-03", "YTD 2024-01 to 03"]
+    table = list(book["Month 2024-03"].iter_rows(values_only=True))
+    assert table[0][:9] == (
         "Partner ID",
         "Partner code",
         "Partner name",
@@ -502,48 +519,49 @@ def test_profitability_headers_period_and_empty_figures(profit_book):
         "Cost",
         "Gross profit",
         "Gross margin %",
-        "Revenue share %",
-        "Lines",
         "Receivable balance",
+        "Overdue amount",
     )
-    assert table[1] == (
-        "P0001",
-        "00123",
-        "한빛상사",
-        1_000_000,
-        None,
-        None,
-        None,
-        0.25,
-        3,
-        500_000,
-    )
-    # cost given as 0 but no row has a cost: the total stays empty, never 0
-    assert table[3] == ("Total", None, None, 4_000_000, None, None, None, 1, 8, 500_000)
-    notes = [row[0] for row in table[5:]]
-    assert notes == [
-        "Notes",
-        "Period: 2024-03 (2024-03-01 to 2024-03-31)",
-        "no cost column in the sales exports",
-        "Cost: no data in the inputs, so left empty (not 0).",
-        "Gross profit: no data in the inputs, so left empty (not 0).",
-        "Gross margin %: no data in the inputs, so left empty (not 0).",
-        "Receivable balance: left empty (not 0) for 1 partner(s) with no data.",
-    ]
-    ytd_notes = [row[0] for row in book.worksheets[1].iter_rows(values_only=True)]
-    assert "Year to date: 2024-01-01 to 2024-03-31" in ytd_notes
+    # A in March: 100,000 + 50,000 − a 20,000 return; no cost, no receivables:
+    # those figures stay empty, never 0, in the rows and in the total
+    body = {r[0]: r for r in table[1:] if r[0] not in (None, "Total")}
+    assert body["A"][:9] == ("A", "0A", "상사A", 130_000, *[None] * 5)
+    (total,) = [r for r in table if r[0] == "Total"]
+    assert total[3:9] == (170_000, *[None] * 5)
+    notes = [r[0] for r in table if r[0]]
+    assert "Month: 2024-03-01 ~ 2024-03-31" in " ".join(notes)
+    gaps = [r[0] for r in book["Assumptions and gaps"].iter_rows(values_only=True)]
+    assert (
+        "The sales lines carry no cost, so cost, gross profit and gross margin are "
+        "left empty (not 0); set [profitability] default_margin to assume one."
+    ) in gaps
+    assert (
+        "No receivables were given, so receivable balance and overdue amount are "
+        "left empty (not 0)."
+    ) in gaps
 
 
-def test_shared_workbooks_never_carry_contacts(profit_book, tmp_path):
-    evaluation = profit_frame().assign(is_prune_candidate=[True, False])
-    outputs.write_evaluation(
-        evaluation, [], tmp_path / "e.xlsx", lang="ko", year=2024, created=CREATED
+def test_shared_workbooks_never_carry_contacts(sales, master, tmp_path):  # noqa: F811
+    master = master.assign(
+        phone=pd.array(["010-1234-5678"] + [None] * 6, dtype="string"),
+        email=pd.array(["kim@hanbit.example"] + [None] * 6, dtype="string"),
+    )
+    sales = sales.assign(phone="02-555-0101", email="lee@daon.example")
+    result = profitability(sales, None, master, MARCH, profit_config())
+    write_profit(result, tmp_path / "p.xlsx", "ko")
+    scores = evaluate(sales, None, master, 2024, profit_config())
+    evaluation_report.write_evaluation(
+        scores, tmp_path / "e.xlsx", lang="ko", created=CREATED
+    )
+    cards = evaluation_report.write_scorecards(
+        scores, tmp_path, lang="ko", created=CREATED, limit=2
     )
     rejects = [Reject("p.csv", "", 7, "phone", "010-1234-5678", "phone_format")]
     outputs.write_rejects(
         rejects, [], [], tmp_path / "r.xlsx", lang="ko", created=CREATED
     )
-    for path in (profit_book, tmp_path / "e.xlsx", tmp_path / "r.xlsx"):
+    assert len(cards) == 2
+    for path in (tmp_path / "p.xlsx", tmp_path / "e.xlsx", *cards, tmp_path / "r.xlsx"):
         with zipfile.ZipFile(path) as archive:
             text = "".join(
                 archive.read(n).decode()
@@ -566,8 +584,11 @@ def test_contact_columns_are_refused_in_shared_workbooks():
             ["partner_code", "phone", "email"], "evaluation workbook"
         )
     for columns in (
-        outputs.PROFITABILITY_COLUMNS,
-        outputs.EVALUATION_COLUMNS,
+        profitability_report.MONTH_COLUMNS,
+        profitability_report.WINDOW_SHEET_COLUMNS,
+        evaluation_report.SCORECARD_COLUMNS,
+        evaluation_report.BREAKDOWN_SHOWN,
+        evaluation_report.PARTNER_CARD,
         outputs.REJECT_COLUMNS,
         outputs.SKIP_COLUMNS,
         outputs.REFUSED_COLUMNS,
@@ -576,13 +597,13 @@ def test_contact_columns_are_refused_in_shared_workbooks():
 
 
 def test_master_is_internal_and_shows_contacts(tmp_path):
-    master = profit_frame().assign(
+    partners = profit_frame().assign(
         partner_codes=[["00123", "123"], ["00457"]],
         first_txn_date=pd.to_datetime(["2023-01-05", "2024-02-01"]),
     )
     conflicts = pd.DataFrame({"partner_id": ["P0001"], "field": ["region"]})
     path = outputs.write_partner_master(
-        master, tmp_path / "m.xlsx", lang="en", created=CREATED, conflicts=conflicts
+        partners, tmp_path / "m.xlsx", lang="en", created=CREATED, conflicts=conflicts
     )
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["Partner master", "Conflicts"]
@@ -605,59 +626,6 @@ def test_master_is_internal_and_shows_contacts(tmp_path):
         "kim@hanbit.example",
         dt.datetime(2023, 1, 5),
     )
-
-
-def test_evaluation_reasons_translated_and_candidates_highlighted(tmp_path):
-    frame = pd.DataFrame(
-        {
-            "partner_code": pd.array(["00123", "00457", "01208"], dtype="string"),
-            "partner_name": pd.array(["@홈마트", "다온물산", "새솔유통"], "string"),
-            "score": pd.array([35.25, 82.0, 12.5], dtype="Float64"),
-            "grade": pd.array(["D", "A", "E"], dtype="string"),
-            "rank": pd.array([2, 1, 3], dtype="Int64"),
-            "is_prune_candidate": pd.array([True, False, True], dtype="boolean"),
-            "prune_reason": pd.array(
-                ["grade_D; negative_gross_profit", None, "grade_E"], "string"
-            ),
-        }
-    )
-    for lang, headers, reasons in (
-        (
-            "en",
-            (
-                "Partner code",
-                "Partner name",
-                "Score",
-                "Grade",
-                "Rank",
-                "Prune candidate",
-            ),
-            ("Grade D; Negative gross profit", None, "Grade E"),
-        ),
-        (
-            "ko",
-            ("거래처코드", "거래처명", "점수", "등급", "순위", "정리 후보"),
-            ("등급 D; 매출총이익 적자", None, "등급 E"),
-        ),
-    ):
-        path = outputs.write_evaluation(
-            frame,
-            ["weights 40/35/25"],
-            tmp_path / f"{lang}.xlsx",
-            lang=lang,
-            year=2024,
-            created=CREATED,
-        )
-        sheet = openpyxl.load_workbook(path).worksheets[0]
-        table = list(sheet.iter_rows(values_only=True))
-        assert table[0][:6] == headers
-        assert tuple(row[6] for row in table[1:4]) == reasons
-        assert table[1][:6] == ("00123", "@홈마트", 35.25, "D", 2, True)
-        red = [r for r in (2, 3, 4) if sheet.cell(r, 1).fill.fgColor.rgb == LIGHT_RED]
-        assert red == [2, 4]
-    assert sheet.title == "평가 2024"
-    assert table[6][0] == "평가 연도: 2024"
-    assert table[7][0] == "weights 40/35/25"
 
 
 def test_rejects_workbook(tmp_path):
@@ -703,35 +671,19 @@ def test_rejects_workbook(tmp_path):
     assert "<f>" not in sheet_xml(path)
 
 
-def test_stage_notes_are_translated_and_not_repeated(tmp_path):
-    frame = profit_frame()
-    path = outputs.write_profitability(
-        frame,
-        frame,
-        None,
-        None,
-        [
-            "no_cost_data: the sales lines carry no cost",
-            "no_rows: 3 lines left out",
-            "period: 2024-03 (requested)",
-        ],
-        tmp_path / "p.xlsx",
-        lang="ko",
-        period=Period(2024, 3),
-        created=CREATED,
+def test_stage_notes_are_translated_and_not_repeated(no_cost_result, tmp_path):
+    path = write_profit(no_cost_result, tmp_path / "p.xlsx", "ko")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[-1] == "가정과 자료 공백"
+    gaps = [r[0] for r in book.worksheets[-1].iter_rows(min_row=2, values_only=True)]
+    assert len(gaps) == len(set(gaps))  # each note once
+    assert [n for n in gaps if n.startswith("원가 자료가 없어 원가, 매출총이익")]
+    assert (
+        "채권 자료가 없어 채권 잔액과 연체 금액을 빈 칸으로 두었습니다 (0이 아님)."
+        in gaps
     )
-    table = rows(path)
-    assert table[0][0] == "거래처ID"
-    notes = [row[0] for row in table[5:]]
-    assert notes[:2] == ["메모", "기간: 2024-03 (2024-03-01 ~ 2024-03-31)"]
-    assert not notes[2].startswith("no_cost_data")  # the metrics stage's sentence
-    assert notes[3:] == [
-        "해당하는 행이 없습니다.",
-        "period: 2024-03 (requested)",
-        "미수금 잔액: 자료가 없는 1개 거래처는 빈 칸으로 두었습니다 (0이 아님).",
-    ]
-    # the total of revenue is computed when no totals are given
-    assert rows(path, data_only=True)[3][3] == 4_000_000
+    # every note of the metrics stage is a sentence, never "<code>: ..."
+    assert not [n for n in gaps if re.match(r"^[a-z_]+: ", n)]
 
 
 def test_given_empty_totals_stay_empty_and_margin_needs_revenue(tmp_path):
@@ -745,12 +697,18 @@ def test_given_empty_totals_stay_empty_and_margin_needs_revenue(tmp_path):
         }
     )
     # cost known for some partners only: the metrics stage leaves the total empty
-    given = {"partner_code": None, "revenue": 950.0, "cost": pd.NA}
-    total = outputs.total_row(frame, list(frame.columns), given)
+    given = {"revenue": 950.0, "cost": pd.NA, "gross_profit": 340.0}
+    given["gross_margin"] = 340 / 950
+    total = profitability_report._total(frame, given, list(frame.columns))
     assert total["revenue"] == ColumnSum(950.0)
-    assert total["cost"] is pd.NA
-    assert total["gross_profit"] == ColumnSum(340.0)  # not given: summed
-    assert total["gross_margin"].value == pytest.approx(340 / 950)
+    assert total["cost"] is None
+    assert total["gross_profit"] == ColumnSum(340.0)
+    assert total["gross_margin"] == Ratio("gross_profit", "revenue", 340 / 950)
+    # no positive revenue in the totals: the metrics stage gives no margin
+    nothing = profitability_report._total(
+        frame, {"gross_margin": None}, ["gross_margin"]
+    )
+    assert nothing == {"gross_margin": Ratio("gross_profit", "revenue", None)}
     notes = outputs.no_data_notes(frame, list(frame.columns), "en")
     assert notes == [
         "Cost: left empty (not 0) for 1 partner(s) with no data.",
@@ -780,7 +738,7 @@ def test_master_codes_are_shown_as_words(tmp_path, monkeypatch):
     )
     catalogue = labels.load_catalogue(folder)
     monkeypatch.setattr(labels, "_catalogue", lambda: catalogue)
-    master = pd.DataFrame(
+    partners = pd.DataFrame(
         {
             "partner_id": pd.array(["P0001"], dtype="string"),
             "brn_status": pd.array(["zz_unlisted"], dtype="string"),
@@ -790,7 +748,7 @@ def test_master_codes_are_shown_as_words(tmp_path, monkeypatch):
     )
     links = pd.DataFrame({"partner_id": ["P0001"], "match_rule": ["single"]})
     path = outputs.write_partner_master(
-        master, tmp_path / "m.xlsx", lang="en", created=CREATED, links=links
+        partners, tmp_path / "m.xlsx", lang="en", created=CREATED, links=links
     )
     assert rows(path)[:2] == [
         ("Partner ID", "BRN status", "Match rule", "Quality issues"),
@@ -804,7 +762,7 @@ def test_master_shows_full_business_numbers_with_dashes(tmp_path):
 
     from ledgerflow.report.outputs import write_partner_master
 
-    master = pd.DataFrame(
+    partners = pd.DataFrame(
         {
             "partner_id": ["P000001", "P000002"],
             "partner_code": pd.array(["00123", "00124"], dtype="string"),
@@ -812,7 +770,9 @@ def test_master_shows_full_business_numbers_with_dashes(tmp_path):
             "brn": pd.array(["5642384027", "126811"], dtype="string"),
         }
     )
-    path = write_partner_master(master, tmp_path / "m.xlsx", lang="en", created=CREATED)
+    path = write_partner_master(
+        partners, tmp_path / "m.xlsx", lang="en", created=CREATED
+    )
     sheet = openpyxl.load_workbook(path).worksheets[0]
     column = [c.value for c in sheet[1]].index("Business registration no.")
     assert [sheet.cell(r, column + 1).value for r in (2, 3)] == [

@@ -1,7 +1,7 @@
-"""The four workbooks of a monthly run, each a thin layer over write_workbook.
+"""The partner master and rejects workbooks, and helpers the other reports share.
 
 Column keys, in the order shown, are listed here as data; a key the frame lacks is
-left out and a frame column not listed is not written. Rules shared by all four:
+left out and a frame column not listed is not written. Rules shared by all reports:
 
 - Headers, sheet titles, reasons and notes come from the label catalogue in ``lang``.
 - Workbooks meant for sharing (profitability, evaluation, rejects) never carry
@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -26,8 +25,7 @@ from ledgerflow import labels
 from ledgerflow.contacts import CONTACT_NOTE_KEYS, SUMMARY_KEYS
 from ledgerflow.errors import LedgerflowError
 from ledgerflow.master import columns as master_columns
-from ledgerflow.period import Period
-from ledgerflow.report.workbook import ColumnSum, Ratio, SheetSpec, write_workbook
+from ledgerflow.report.workbook import SheetSpec, write_workbook
 from ledgerflow.tables import Reject, Skip
 
 log = logging.getLogger(__name__)
@@ -39,38 +37,6 @@ MASTER_COLUMNS = [
     shown
     for key in master_columns.MASTER_COLUMNS
     for shown in (key, *_SHOWN_AFTER.get(key, ()))
-]
-PROFITABILITY_COLUMNS = [
-    "partner_id",
-    "partner_code",
-    "partner_name",
-    "revenue",
-    "cost",
-    "gross_profit",
-    "gross_margin",
-    "revenue_share",
-    "n_lines",
-    "n_documents",
-    "receivable_balance",
-    "overdue_amount",
-]
-EVALUATION_COLUMNS = [
-    "partner_id",
-    "partner_code",
-    "partner_name",
-    "revenue",
-    "gross_profit",
-    "gross_margin",
-    "overdue_share",
-    "points_revenue",
-    "points_margin",
-    "points_payment",
-    "score",
-    "grade",
-    "rank",
-    "is_prune_candidate",
-    "prune_reason",
-    "guard_reason",
 ]
 REJECT_COLUMNS = ["file", "sheet", "row", "column", "value", "rule", "reason"]
 SKIP_COLUMNS = ["file", "sheet", "row", "reason"]
@@ -90,14 +56,8 @@ CODED_COLUMNS = {
 }
 # Personal contact data: kept in the internal master, never in a shared workbook.
 CONTACT_KEYS = frozenset({"phone", "email", "mobile", "fax"})
-# Total-row figures that are ratios of two totals, never a sum or an average of rows.
+# Figures that are ratios of two others (no_data_notes: undefined, not missing).
 TOTAL_RATIOS = {"gross_margin": ("gross_profit", "revenue")}
-_SUMMABLE_KINDS = {"money", "int", "number"}
-# Notes of the metrics stage (by code) that already say why these columns are empty.
-EXPLAINED_BY_NOTE = {
-    "no_cost_data": ("cost", "gross_profit", "gross_margin"),
-    "no_receivables": ("receivable_balance", "overdue_amount"),
-}
 
 
 def check_shareable(columns: Sequence[str], workbook: str) -> None:
@@ -199,144 +159,6 @@ def _code_word(code: str, lang: str) -> str | None:
     return None
 
 
-# Profitability (shared)
-
-
-def write_profitability(
-    month: pd.DataFrame,
-    ytd: pd.DataFrame,
-    month_total: Mapping | pd.Series | None,
-    ytd_total: Mapping | pd.Series | None,
-    notes: Sequence[str],
-    path: Path,
-    *,
-    lang: str,
-    period: Period,
-    created: dt.datetime | dt.date,
-) -> Path:
-    """Per partner figures for the month and the year to date, one sheet each.
-
-    Rules:
-    - The period is in each sheet's title and first note.
-    - The total row takes the given totals; a missing one is the column's sum, and
-      gross margin is gross profit / revenue of the totals (never an average of
-      margins). Sums are written as =SUM() formulas caching the value.
-    - A figure with no data behind it stays empty (never 0) and a note says how many
-      partners, or that the inputs had none at all.
-    - ``notes`` (from the metrics stage) are written on both sheets.
-    """
-    check_shareable(PROFITABILITY_COLUMNS, "profitability workbook")
-    month_note = labels.phrase(
-        "period_month",
-        lang,
-        period=str(period),
-        start=f"{period.start:%Y-%m-%d}",
-        end=f"{period.end:%Y-%m-%d}",
-    )
-    ytd_note = labels.phrase(
-        "period_ytd",
-        lang,
-        start=f"{period.year_start:%Y-%m-%d}",
-        end=f"{period.end:%Y-%m-%d}",
-    )
-    explained = {
-        key
-        for note in notes
-        for code, keys in EXPLAINED_BY_NOTE.items()
-        if str(note).startswith(f"{code}:")
-        for key in keys
-    }
-    sheets = []
-    for key, frame, total, first_note in (
-        ("profitability_month", month, month_total, month_note),
-        ("profitability_ytd", ytd, ytd_total, ytd_note),
-    ):
-        sheets.append(
-            SheetSpec(
-                key,
-                frame,
-                PROFITABILITY_COLUMNS,
-                total=total_row(frame, PROFITABILITY_COLUMNS, total),
-                notes=[
-                    first_note,
-                    *(translate_note(note, lang) for note in notes),
-                    *no_data_notes(frame, PROFITABILITY_COLUMNS, lang, explained),
-                ],
-                title_values={
-                    "period": str(period),
-                    "year": period.year,
-                    "month": f"{period.month:02d}",
-                },
-            )
-        )
-    return write_workbook(path, sheets, lang=lang, created=created)
-
-
-def total_row(
-    frame: pd.DataFrame,
-    columns: Sequence[str],
-    given: Mapping | pd.Series | None,
-) -> dict:
-    """The total row of ``frame``: the given totals, else sums; ratios from totals.
-
-    Rules:
-    - a total given by the metrics stage is kept, an empty one (NA) included: it
-      knows when a sum would mislead (e.g. cost known for only some partners);
-    - a figure not given is the column's sum for money and counts, and nothing for
-      shares, scores and names;
-    - a column whose rows are all empty has an empty total, even if 0 was given;
-    - sums are ColumnSum, so the sheet shows =SUM() with the value cached;
-    - gross_margin is Ratio(gross_profit, revenue) of the totals, never an average
-      of the rows; empty when either total is empty or revenue is 0.
-    """
-    given = dict(given) if given is not None else {}
-    total: dict = {}
-    for key in columns:
-        if key not in frame.columns or key in TOTAL_RATIOS:
-            continue
-        summable = labels.kind(key) in _SUMMABLE_KINDS
-        if frame[key].isna().all():
-            # no data behind the figure: empty, never 0
-            if _number(given.get(key)):
-                log.warning(
-                    "total of %s: %r given for an empty column", key, given[key]
-                )
-            total[key] = None
-        elif key in given:
-            value = _number(given[key])
-            numeric = labels.kind(key) in _SUMMABLE_KINDS | {"percent"}
-            total[key] = (
-                ColumnSum(value) if numeric and value is not None else given[key]
-            )
-        elif summable:
-            total[key] = ColumnSum(float(pd.to_numeric(frame[key]).sum()))
-    for key, (numerator, denominator) in TOTAL_RATIOS.items():
-        if key not in frame.columns:
-            continue
-        top = _sum_value(total.get(numerator))
-        bottom = _sum_value(total.get(denominator))
-        computed = top / bottom if top is not None and bottom else None
-        value = _number(given[key]) if key in given else computed
-        if value is None or computed is None or math.isclose(value, computed):
-            total[key] = Ratio(numerator, denominator, value)
-        else:
-            log.warning("total of %s: given %s, totals give %s", key, value, computed)
-            total[key] = value
-    return total
-
-
-def _sum_value(cell) -> float | None:
-    return cell.value if isinstance(cell, ColumnSum) else _number(cell)
-
-
-def _number(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 _NOTE = re.compile(r"^([a-z][a-z0-9_]*): (.*)$", re.DOTALL)
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -409,49 +231,6 @@ def no_data_notes(
                 labels.phrase("some_no_data", lang, column=header, count=missing)
             )
     return notes
-
-
-# Evaluation (shared)
-
-
-def write_evaluation(
-    frame: pd.DataFrame,
-    notes: Sequence[str],
-    path: Path,
-    *,
-    lang: str,
-    year: int,
-    created: dt.datetime | dt.date,
-) -> Path:
-    """The scorecard of ``year``: score, grade, rank, prune candidates highlighted.
-
-    prune_reason and guard_reason hold rule codes joined by "; " (e.g.
-    "grade_D; negative_gross_profit"); they are shown as sentences in ``lang``.
-    """
-    check_shareable(EVALUATION_COLUMNS, "evaluation workbook")
-    shown = frame.copy()
-    for key in ("prune_reason", "guard_reason"):
-        if key in shown.columns:
-            shown[key] = (
-                shown[key]
-                .map(lambda codes: translate_codes(codes, lang), na_action="ignore")
-                .astype("string")
-            )
-    highlight = None
-    if "is_prune_candidate" in shown.columns:
-        highlight = shown["is_prune_candidate"].astype("boolean").fillna(False)
-    spec = SheetSpec(
-        "evaluation",
-        shown,
-        EVALUATION_COLUMNS,
-        highlight=highlight,
-        notes=[
-            labels.phrase("evaluation_year", lang, year=year),
-            *(translate_note(note, lang) for note in notes),
-        ],
-        title_values={"year": year},
-    )
-    return write_workbook(path, [spec], lang=lang, created=created)
 
 
 def translate_codes(codes: str, lang: str) -> str:
