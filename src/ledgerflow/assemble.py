@@ -83,15 +83,7 @@ def drop_repeated_files(outcomes: list[FileOutcome]) -> list[FileOutcome]:
             refused = dataclasses.replace(
                 read,
                 tables=[],
-                refused=Reject(
-                    read.name,
-                    "",
-                    None,
-                    None,
-                    None,
-                    "file_repeated",
-                    first[read.sha256],
-                ),
+                refused=Reject.for_file(read.name, "file_repeated", first[read.sha256]),
             )
             outcome = FileOutcome(read=refused)
             log.warning(

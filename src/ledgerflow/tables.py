@@ -158,6 +158,11 @@ class Reject:
     rule: str
     detail: str = ""
 
+    @classmethod
+    def for_file(cls, file: str, rule: str, detail: str = "") -> Reject:
+        """A whole file refused: no sheet, row, column or value."""
+        return cls(file, "", None, None, None, rule, detail)
+
 
 @dataclass(frozen=True)
 class Skip:

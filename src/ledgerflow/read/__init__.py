@@ -100,6 +100,12 @@ def list_inputs(folder: Path) -> list[Path]:
     )
 
 
+def _refuse(result: tables.FileRead, rule: str, detail: str) -> None:
+    """Mark ``result`` refused as a whole: no table of it is used."""
+    result.refused = tables.Reject.for_file(result.name, rule, detail)
+    result.tables = []
+
+
 def list_archived(folder: Path) -> list[Path]:
     """The exports earlier runs moved to ``folder``/archive/<YYYY-MM>/.
 
@@ -136,12 +142,8 @@ def read_file(
         data = path.read_bytes()
     except OSError as exc:
         result = tables.FileRead(path, name, "", 0, "unknown")
-        result.refused = tables.Reject(
-            name,
-            "",
-            None,
-            None,
-            None,
+        _refuse(
+            result,
             "file_unreadable",
             f"the file could not be opened ({exc.strerror or exc}); close it in other "
             "programs and check the permissions",
@@ -160,38 +162,27 @@ def read_file(
     try:
         _read_content(result, data, settings, profiles)
     except FileRefused as exc:
-        result.refused = tables.Reject(name, "", None, None, None, exc.rule, exc.detail)
-        result.tables = []
+        _refuse(result, exc.rule, exc.detail)
     except DefusedXmlException as exc:  # XML markup Excel never writes
-        result.refused = tables.Reject(
-            name,
-            "",
-            None,
-            None,
-            None,
+        _refuse(
+            result,
             "xml_dtd",
             f"the XML declares entities or a document type ({type(exc).__name__}), "
             "which Excel never writes; the file was not read. Ask the sender for a "
             "workbook saved by Excel",
         )
-        result.tables = []
     except Exception as exc:  # the contract: bad input never stops the run
         # one line for the user's log; the traceback only at debug level
         logger.warning(
             "%s: reading failed unexpectedly (%s: %s)", name, type(exc).__name__, exc
         )
         logger.debug("%s: traceback", name, exc_info=True)
-        result.refused = tables.Reject(
-            name,
-            "",
-            None,
-            None,
-            None,
+        _refuse(
+            result,
             "file_unreadable",
             f"the file could not be read ({type(exc).__name__}: {exc}); save it again "
             "as xlsx or csv and drop it again",
         )
-        result.tables = []
     if result.refused:
         logger.warning("%s: refused (%s)", name, result.refused.rule)
     else:
