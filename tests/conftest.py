@@ -35,6 +35,21 @@ def cases_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def online_retail_rows(shared_data) -> tuple[list, list[list]]:
+    """(header, rows) of the Online Retail sheet as python-calamine gives them.
+
+    The second method of many real-data tests; the 24 MB workbook is loaded once
+    per session. Treat the rows as read-only.
+    """
+    from python_calamine import CalamineWorkbook
+
+    path = shared_data / "uci-online-retail" / "derived" / "Online Retail.xlsx"
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Online Retail")
+    header, *body = rows.to_python()
+    return header, body
+
+
+@pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory):
     """One temporary Prefect server for every test that runs a flow."""
     home = tmp_path_factory.mktemp("prefect-home")

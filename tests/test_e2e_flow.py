@@ -169,13 +169,9 @@ def retail_run(flow, shared_data, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def retail_rows(shared_data):
+def retail_rows(online_retail_rows):
     """The Online Retail sheet straight from python-calamine: the second method."""
-    from python_calamine import CalamineWorkbook
-
-    path = shared_data / "uci-online-retail" / "derived" / "Online Retail.xlsx"
-    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
-    return rows[0], rows[1:]
+    return online_retail_rows
 
 
 @pytest.mark.slow

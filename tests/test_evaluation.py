@@ -598,20 +598,14 @@ def test_calderdale_suppliers_2021(calderdale):
 
 # ------------------------------------------------------ real data: Online Retail
 
-ONLINE_RETAIL = "uci-online-retail/derived/Online Retail.xlsx"
-
 
 @pytest.fixture(scope="module")
-def online_retail(shared_data):
-    """(raw rows as Python values, canonical sales lines with a customer), read once.
+def online_retail(online_retail_rows):
+    """(raw rows as Python values, canonical sales lines with a customer).
 
     Lines without CustomerID are dropped, as the validate stage rejects them.
     """
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_path(str(shared_data / ONLINE_RETAIL))
-    rows = book.get_sheet_by_name("Online Retail").to_python()
-    header, body = rows[0], rows[1:]
+    header, body = online_retail_rows
     assert len(body) == 541_909
     raw = pd.DataFrame(body, columns=header)
     raw = raw[raw["CustomerID"] != ""]

@@ -4,7 +4,6 @@ hand, and a customer of Online Retail checked by a second, plain-Python method."
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
 
 import pandas as pd
@@ -581,15 +580,10 @@ def test_missing_partner_id_is_a_clear_error():
 
 
 @pytest.fixture(scope="module")
-def online_retail(shared_data):
-    """Online Retail read once: its rows as tuples, and canonical sales lines."""
-    from python_calamine import CalamineWorkbook
-
-    started = time.perf_counter()
-    path = shared_data / "uci-online-retail" / "derived" / "Online Retail.xlsx"
-    workbook = CalamineWorkbook.from_path(str(path))
-    rows = workbook.get_sheet_by_name("Online Retail").to_python()
-    header, body = rows[0], [row for row in rows[1:] if row[6] not in ("", None)]
+def online_retail(online_retail_rows):
+    """Online Retail's rows with a customer, and canonical sales lines."""
+    header, rows = online_retail_rows
+    body = [row for row in rows if row[6] not in ("", None)]
     frame = pd.DataFrame(body, columns=header)
     code = frame["CustomerID"].map(lambda v: str(int(v)))
     sales = pd.DataFrame(
@@ -606,16 +600,13 @@ def online_retail(shared_data):
             "partner_id": ("C" + code).astype("string"),
         }
     )
-    seconds_to_read = time.perf_counter() - started
-    return {"rows": body, "header": header, "sales": sales, "read": seconds_to_read}
+    return {"rows": body, "header": header, "sales": sales}
 
 
 @pytest.fixture(scope="module")
 def retail_insights(online_retail):
     sales = online_retail["sales"]
-    started = time.perf_counter()
-    result = compute_insights(sales, master_of(sales), Period(2011, 12), {})
-    return result, time.perf_counter() - started
+    return compute_insights(sales, master_of(sales), Period(2011, 12), {})
 
 
 CUSTOMER = "12347"
@@ -642,7 +633,7 @@ def test_online_retail_top_items_of_a_customer(online_retail, retail_insights):
         if dt.date(2011, 1, 1) <= day <= dt.date(2011, 12, 31):
             revenue[item] += amount
     expected = sorted(revenue.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    top = by_partner(retail_insights[0].top_items, CUSTOMER)
+    top = by_partner(retail_insights.top_items, CUSTOMER)
     top = top[(top["window"] == "last_12m") & (top["rank"] <= 5)]
     assert top["item_code"].tolist() == [item for item, _ in expected]
     assert top["revenue"].tolist() == pytest.approx([value for _, value in expected])
@@ -660,8 +651,8 @@ def test_online_retail_days_since_last_order(online_retail, retail_insights):
         documents[invoice] += amount
         dates[invoice] = day
     last = max(dates[doc] for doc, total in documents.items() if total > 0)
-    rhythm = by_partner(retail_insights[0].rhythm, CUSTOMER).iloc[0]
-    assert retail_insights[0].as_of == pd.Timestamp("2011-12-09")
+    rhythm = by_partner(retail_insights.rhythm, CUSTOMER).iloc[0]
+    assert retail_insights.as_of == pd.Timestamp("2011-12-09")
     assert rhythm["days_since_last_order"] == (dt.date(2011, 12, 9) - last).days
     assert rhythm["last_order_date"] == pd.Timestamp(last)
 
@@ -688,7 +679,7 @@ def test_online_retail_lapsed_items(online_retail, retail_insights):
         for item, months in base_months.items()
         if months >= 3 and item not in recent
     }
-    lapsed = by_partner(retail_insights[0].lapsed_items, CUSTOMER)
+    lapsed = by_partner(retail_insights.lapsed_items, CUSTOMER)
     assert expected  # the customer has lapsed items to compare
     assert dict(
         zip(lapsed["item_code"], lapsed["revenue_at_stake"], strict=True)
@@ -699,8 +690,11 @@ def test_online_retail_lapsed_items(online_retail, retail_insights):
 
 
 @pytest.mark.slow
-def test_online_retail_insights_cost_less_than_reading(online_retail, retail_insights):
-    result, seconds = retail_insights
+def test_online_retail_insights_for_every_ordering_customer(
+    online_retail, retail_insights
+):
+    # Speed (computing faster than reading) is measured by bench/, never asserted.
+    result = retail_insights
     # scored: customers with an invoice of positive net amount (34 only cancel)
     documents = defaultdict(float)
     for row in online_retail["rows"]:
@@ -708,7 +702,6 @@ def test_online_retail_insights_cost_less_than_reading(online_retail, retail_ins
     customers = {customer for (customer, _), total in documents.items() if total > 0}
     assert len(result.rhythm) == len(customers) == 4338
     assert len(result.suggestions) > 0
-    assert seconds < online_retail["read"]
 
 
 def test_no_orders_gives_empty_tables_with_their_columns():

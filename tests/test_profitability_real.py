@@ -18,7 +18,6 @@ from ledgerflow.metrics import profitability
 from ledgerflow.period import Period
 
 IBM = "ibm-accounts-receivable/WA_Fn-UseC_-Accounts-Receivable.csv"
-ONLINE_RETAIL = "uci-online-retail/derived/Online Retail.xlsx"
 
 
 def settings(**sections):
@@ -156,13 +155,9 @@ def test_ibm_financing_cost_and_dso_by_loop(ibm):
 
 
 @pytest.fixture(scope="module")
-def online_retail(shared_data):
-    """(raw rows, canonical sales lines of customers), read once with calamine."""
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_path(str(shared_data / ONLINE_RETAIL))
-    rows = book.get_sheet_by_name("Online Retail").to_python()
-    header, body = rows[0], rows[1:]
+def online_retail(online_retail_rows):
+    """(raw rows, canonical sales lines of customers)."""
+    header, body = online_retail_rows
     raw = pd.DataFrame(body, columns=header)
     raw = raw[raw["CustomerID"] != ""]
     code = raw["CustomerID"].astype(float).astype(int).astype(str).astype("string")
