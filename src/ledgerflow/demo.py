@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from ledgerflow.brn import brn_check_digit
 from ledgerflow.errors import OutputError, UsageError
 from ledgerflow.period import Period
 
@@ -252,7 +253,6 @@ _CATALOGUE = {
     ),
 }
 
-_BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 # Payment terms: the due date of an invoice issued on its month's last day.
 _TERMS = ["next_month_end", "days_30", "days_60"]
 _TERMS_WEIGHTS = np.array([0.55, 0.3, 0.15])
@@ -338,18 +338,6 @@ def generate_demo(
         len(paths),
     )
     return paths
-
-
-def brn_check_digit(first_nine: str) -> int:
-    """The 10th digit of a Korean business registration number.
-
-    Weights 1,3,7,1,3,7,1,3,5 on the first nine digits, plus the tens digit of 5 × the
-    ninth digit; the check digit brings the sum up to a multiple of ten.
-    """
-    digits = [int(c) for c in first_nine]
-    total = sum(d * w for d, w in zip(digits, _BRN_WEIGHTS, strict=True))
-    total += digits[8] * 5 // 10
-    return (10 - total % 10) % 10
 
 
 # ------------------------------------------------------------------ frames
