@@ -11,21 +11,13 @@ Run it with `ledgerflow serve`, or by hand with a period "YYYY-12".
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from prefect import flow
 
 from ledgerflow import schedule
 from ledgerflow.config import load_config
-
-
-def _monthly_flow():
-    path = Path(__file__).resolve().parent / "monthly_partner_report.py"
-    spec = importlib.util.spec_from_file_location("ledgerflow_flows.monthly", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.monthly_partner_report
+from ledgerflow.paths import load_flow_module
 
 
 @flow(name="annual-evaluation", log_prints=False)
@@ -45,7 +37,8 @@ def annual_evaluation(
     """
     config = load_config(Path(config_path) if config_path else None)
     period = schedule.resolve_period(period, config, annual=True)
-    return _monthly_flow()(
+    monthly = load_flow_module("monthly_partner_report").monthly_partner_report
+    return monthly(
         input_dir=input_dir,
         output_dir=output_dir,
         period=period,

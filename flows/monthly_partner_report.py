@@ -39,7 +39,7 @@ from ledgerflow import (
 from ledgerflow.config import load_config
 
 if __name__ in sys.modules and __name__ != "__main__":
-    # Loaded from its file under a made-up name (cli._load_flow_module) that Dask
+    # Loaded from its file under a made-up name (paths.load_flow_module) that Dask
     # workers cannot import: send the task functions to them by value instead.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
 

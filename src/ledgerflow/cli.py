@@ -7,7 +7,6 @@ starts Prefect, because starting Prefect costs seconds and a typo should not.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import os
 import sys
@@ -54,15 +53,9 @@ def _config_path(args: argparse.Namespace) -> Path | None:
 
 
 def _load_flow_module(name: str):
-    from ledgerflow.paths import flows_dir
+    from ledgerflow.paths import load_flow_module
 
-    path = flows_dir() / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"ledgerflow_flows.{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    # Registered so Prefect can find the flow's file when it deploys it (serve).
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_flow_module(name)
 
 
 def _with_task_runner(flow, workers: int, address: str | None):
