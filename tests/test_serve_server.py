@@ -153,16 +153,21 @@ def test_serve_registers_schedules_and_a_scheduled_run_closes_march(
         ]
 
         # a run due 2024-04-01 07:00 KST, executed now by the serving process
-        created = httpx.post(
-            f"{url}/deployments/{found['monthly']['id']}/create_flow_run",
-            json={
-                "state": {
-                    "type": "SCHEDULED",
-                    "state_details": {"scheduled_time": "2024-03-31T22:00:00Z"},
-                }
-            },
-            timeout=10,
-        )
+        # A busy SQLite-backed server may answer 503 for a moment: ask again.
+        for _ in range(10):
+            created = httpx.post(
+                f"{url}/deployments/{found['monthly']['id']}/create_flow_run",
+                json={
+                    "state": {
+                        "type": "SCHEDULED",
+                        "state_details": {"scheduled_time": "2024-03-31T22:00:00Z"},
+                    }
+                },
+                timeout=10,
+            )
+            if created.status_code != 503:
+                break
+            time.sleep(2)
         created.raise_for_status()
         run_id = created.json()["id"]
 
