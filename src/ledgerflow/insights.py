@@ -162,7 +162,7 @@ class Settings:
     - tag_*: see tags().
     """
 
-    top_n: int = 10
+    top_n: int = 5
     item_group: str = "code_prefix"
     item_group_prefix_length: int = 3
     rfm_recency_days: tuple = ()
@@ -175,7 +175,7 @@ class Settings:
     lapse_min_months: int = 3
     lapse_months: int = 3
     usual_month_share: float = 0.5
-    suggestions_per_partner: int = 5
+    suggestions_per_partner: int = 3
     suggestion_anchor_items: int = 5
     suggestion_basket_items: int = 20
     suggestion_co_items: int = 10
