@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
 from ledgerflow.insights import compute_insights
-from ledgerflow.insights_report import write_insights
+from ledgerflow.insights_report import proposal_blocks, write_insights
 from ledgerflow.period import Period
 
 EVIL_NAME = '=HYPERLINK("http://example.invalid","click")'
@@ -301,3 +302,55 @@ def test_a_period_without_orders_still_gives_a_workbook(tmp_path):
         "to analyse." in notes
     )
     assert ["No rows."] in [row[:1] for row in sheet(path, "Top items")]
+
+
+def test_proposal_blocks_hold_only_the_chosen_partners_rows_in_table_order():
+    """Tables of three partners, proposals for P3 and P1: each block keeps those two
+    partners' rows in the table's order (top items of the last 12 months only,
+    usual months only where is_usual_month is true); P2 and empty blocks are absent."""
+    ids = ["P1", "P2", "P3", "P1", "P3", "P1"]
+    top = pd.DataFrame(
+        {
+            "partner_id": pd.array(ids, dtype="string"),
+            "item_code": pd.array(["a", "b", "c", "d", "e", "f"], dtype="string"),
+            "window": ["last_12m"] * 2 + ["period"] * 2 + ["last_12m"] * 2,
+        }
+    )
+    lapsed = pd.DataFrame(
+        {
+            "partner_id": pd.array(["P2", "P3", "P2"], dtype="string"),
+            "item_code": pd.array(["x", "y", "z"], dtype="string"),
+        }
+    )
+    tags = pd.DataFrame(
+        {
+            "partner_id": pd.array(["P1", None, "P1"], dtype="string"),
+            "tag": pd.array(["t1", "t2", "t3"], dtype="string"),
+        }
+    )
+    seasonality = pd.DataFrame(
+        {
+            "partner_id": pd.array(["P3", "P3", "P1", "P2", "P3"], dtype="string"),
+            "calendar_month": pd.array([1, 2, 3, 4, 5], dtype="Int64"),
+            "is_usual_month": pd.array([True, None, False, True, True], "boolean"),
+        }
+    )
+    suggestions = pd.DataFrame({"partner_id": pd.array([], dtype="string")})
+    insights = SimpleNamespace(
+        top_items=top,
+        lapsed_items=lapsed,
+        suggestions=suggestions,
+        tags=tags,
+        seasonality=seasonality,
+    )
+
+    blocks = proposal_blocks(insights, ["P3", "P1"])
+
+    def codes(block, column):
+        return {key: list(frame[column]) for key, frame in blocks[block].items()}
+
+    assert codes("top", "item_code") == {"P1": ["a", "f"], "P3": ["e"]}
+    assert codes("lapsed", "item_code") == {"P3": ["y"]}
+    assert codes("suggestions", "partner_id") == {}
+    assert codes("tags", "tag") == {"P1": ["t1", "t3"]}
+    assert codes("usual", "calendar_month") == {"P3": [1, 5]}

@@ -109,6 +109,22 @@ def tag_name(tag, lang: str) -> str:
     return labels.phrase(key, lang) if labels.has("phrases", key) else str(tag)
 
 
+def _words(values, word) -> list:
+    """``word(value)`` for each of ``values``, worked out once per distinct value
+    (a table repeats a handful of segments, tags and rules over every partner)."""
+    done: dict = {}
+    out = []
+    for value in values:
+        try:
+            key = (type(value), value)
+            if key not in done:
+                done[key] = word(value)
+            out.append(done[key])
+        except TypeError:  # unhashable: no reuse
+            out.append(word(value))
+    return out
+
+
 def _reason_template(lang: str) -> str:
     """The suggestion_reason sentence in ``lang`` with its placeholders kept."""
     keep = {name: "{" + name + "}" for name in ("n_both", "n_anchor", "anchor")}
@@ -172,7 +188,9 @@ def write_insights(
     ) as writer:
         for spec in specs:
             writer.add_sheet(spec)
-        proposal = _Proposal(writer, insights, lang, period)
+        proposal = _Proposal(
+            writer, insights, lang, period, chosen["partner_id"].tolist()
+        )
         for partner in chosen.itertuples(index=False):
             title = labels.sheet_title(
                 "insights_proposal", lang, code=partner.partner_code
@@ -215,7 +233,9 @@ def summary_sheets(
     )
     lapsing = lapsing.join(per_partner, on="partner_id")
     lapsing = lapsing.sort_values("revenue_12m", ascending=False, kind="stable")
-    lapsing["rfm_segment"] = [segment_name(s, lang) for s in lapsing["rfm_segment"]]
+    lapsing["rfm_segment"] = _words(
+        lapsing["rfm_segment"], lambda s: segment_name(s, lang)
+    )
 
     # partners whose segment changed; a move into a lapsing segment is highlighted
     before = moves["segment_previous_month"].astype("string").fillna("")
@@ -227,7 +247,7 @@ def summary_sheets(
     ).sort_values("revenue_12m", ascending=False, kind="stable")
     into_lapsing = changed["segment_now"].isin(list(cfg.lapsing_segments))
     for column in ("segment_previous_month", "segment_now"):
-        changed[column] = [segment_name(s, lang) for s in changed[column]]
+        changed[column] = _words(changed[column], lambda s: segment_name(s, lang))
 
     segments_text = ", ".join(segment_name(s, lang) for s in cfg.lapsing_segments)
     as_of = insights.as_of if insights.as_of is not None else period.end
@@ -295,16 +315,19 @@ def table_sheets(insights: Insights, lang: str) -> list[SheetSpec]:
         window=insights.top_groups["window"].map(window)
     )
     rhythm = insights.rhythm.assign(
-        rfm_segment=[segment_name(s, lang) for s in insights.rhythm["rfm_segment"]]
+        rfm_segment=_words(
+            insights.rhythm["rfm_segment"], lambda s: segment_name(s, lang)
+        )
     )
     suggestions = insights.suggestions.rename(columns={"score": "suggestion_score"})
     if len(suggestions):
         suggestions["reason"] = suggestion_reasons(suggestions, _reason_template(lang))
     tags = insights.tags.assign(
-        tag=[tag_name(t, lang) for t in insights.tags["tag"]],
-        rule=[
-            labels.render(r, lang) if pd.notna(r) else r for r in insights.tags["rule"]
-        ],
+        tag=_words(insights.tags["tag"], lambda t: tag_name(t, lang)),
+        rule=_words(
+            insights.tags["rule"],
+            lambda r: labels.render(r, lang) if pd.notna(r) else r,
+        ),
     ).rename(columns={"rule": "tag_rule"})
     rule = (
         labels.phrase("insights_group_first_word", lang)
@@ -349,8 +372,14 @@ def seasonality_grid(seasonality: pd.DataFrame) -> pd.DataFrame:
     grid = grid.reindex(columns=range(1, 13))
     grid.columns = MONTH_KEYS
     usual = seasonality[seasonality["is_usual_month"].fillna(False).to_numpy(bool)]
-    usual_text = usual.groupby("partner_id")["calendar_month"].agg(
-        lambda months: ", ".join(str(int(m)) for m in sorted(months))
+    usual = usual[usual["partner_id"].notna().to_numpy(dtype=bool)]
+    months: dict = {}
+    pairs = zip(usual["partner_id"], usual["calendar_month"], strict=True)
+    for partner_id, month in pairs:
+        months.setdefault(partner_id, []).append(int(month))
+    usual_text = pd.Series(
+        {key: ", ".join(map(str, sorted(found))) for key, found in months.items()},
+        dtype=object,
     )
     grid["usual_months"] = usual_text.reindex(grid.index).astype("string")
     names = seasonality.drop_duplicates("partner_id").set_index("partner_id")[PARTNER]
@@ -364,7 +393,12 @@ class _Proposal:
     """One A4 page per partner: profile, top items, lapsed items, suggestions."""
 
     def __init__(
-        self, writer: WorkbookWriter, insights: Insights, lang: str, period: Period
+        self,
+        writer: WorkbookWriter,
+        insights: Insights,
+        lang: str,
+        period: Period,
+        partner_ids: Sequence[str],
     ):
         self.insights = insights
         self.lang = lang
@@ -386,15 +420,8 @@ class _Proposal:
                 "date": "yyyy-mm-dd",
             }.items()
         }
+        self.blocks = proposal_blocks(insights, partner_ids)
         top = insights.top_items
-        usual = insights.seasonality["is_usual_month"].fillna(False)
-        self.blocks = {
-            "top": _by_partner(top[top["window"] == "last_12m"]),
-            "lapsed": _by_partner(insights.lapsed_items),
-            "suggestions": _by_partner(insights.suggestions),
-            "tags": _by_partner(insights.tags),
-            "usual": _by_partner(insights.seasonality[usual.to_numpy(dtype=bool)]),
-        }
         money = pd.concat([top["revenue"], insights.rhythm["revenue_12m"]]).dropna()
         self.money = "money" if (money.round() == money).all() else "money2"
 
@@ -514,5 +541,30 @@ class _Proposal:
             write_cell(sheet, row, col, float(value), self.formats.get(kind))
 
 
-def _by_partner(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return dict(tuple(frame.groupby("partner_id", sort=False)))
+def proposal_blocks(
+    insights: Insights, partner_ids: Sequence[str]
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """The rows a proposal sheet shows, per block and partner, for ``partner_ids``.
+
+    Blocks: "top" (top items of the last 12 months), "lapsed" (lapsed items),
+    "suggestions", "tags" and "usual" (the usual calendar months). Each maps a
+    partner_id to its rows in the order of the insights table; a partner without
+    rows in a block is absent from it. Only the proposal partners are split out:
+    they are a handful, the tables hold every partner.
+    """
+    wanted = list(dict.fromkeys(partner_ids))
+    top = insights.top_items
+    seasonality = insights.seasonality
+    usual = seasonality["is_usual_month"].fillna(False).to_numpy(dtype=bool)
+    return {
+        "top": _by_partner(top[top["window"] == "last_12m"], wanted),
+        "lapsed": _by_partner(insights.lapsed_items, wanted),
+        "suggestions": _by_partner(insights.suggestions, wanted),
+        "tags": _by_partner(insights.tags, wanted),
+        "usual": _by_partner(seasonality[usual], wanted),
+    }
+
+
+def _by_partner(frame: pd.DataFrame, wanted: list[str]) -> dict[str, pd.DataFrame]:
+    mine = frame[frame["partner_id"].isin(wanted).to_numpy(dtype=bool, na_value=False)]
+    return dict(tuple(mine.groupby("partner_id", sort=False)))
