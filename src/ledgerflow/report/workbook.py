@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import math
 import re
@@ -362,6 +363,10 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+# names repeat from sheet to sheet; measuring Hangul goes character by character
+_text_width = functools.lru_cache(maxsize=1 << 16)(display_width)
+
+
 class _Styles:
     """The workbook's formats, created once each in a fixed order (same bytes)."""
 
@@ -402,6 +407,11 @@ class _Column:
     values: list  # float | int | str | bool | datetime | None, one per row
     infinite_rows: list[int] = field(default_factory=list)
     cut_rows: list[int] = field(default_factory=list)
+    # what ``values`` holds besides None: "numbers", "bools", "dates", "text", or
+    # "mixed" (anything, one type check per value)
+    shape: str = "mixed"
+    # for "numbers": the values that decide the width (largest, smallest, -0.0)
+    extremes: list = field(default_factory=list)
 
 
 def _write_sheet(sheet, spec: SheetSpec, lang: str, styles: _Styles) -> None:
@@ -418,12 +428,8 @@ def _write_sheet(sheet, spec: SheetSpec, lang: str, styles: _Styles) -> None:
     marked = _highlight_mask(spec.highlight, len(spec.frame))[: len(frame)]
 
     for col, column in enumerate(columns):
-        sheet.write_string(0, col, column.header, styles.header)
-    for row in range(len(frame)):
-        highlight = bool(marked[row])
-        for col, column in enumerate(columns):
-            style = styles.cell(column.num_format, highlight, False)
-            _write_value(sheet, row + 1, col, column.values[row], style)
+        _write_value(sheet, 0, col, column.header, styles.header)
+    _write_rows(sheet, columns, marked, styles)
 
     # the total row sits right under the data; people and SUM() see it as such
     last_row = len(frame)
@@ -452,6 +458,87 @@ def _write_sheet(sheet, spec: SheetSpec, lang: str, styles: _Styles) -> None:
         sheet.ignore_errors({"number_stored_as_text": f"A1:{last}"})
 
 
+def _write_rows(sheet, columns: list[_Column], marked: np.ndarray, styles) -> None:
+    """The data cells, row by row and left to right as a person reads them.
+
+    The order matters for the bytes: xlsxwriter numbers shared strings in the order
+    they are first written, and in constant_memory mode a row is flushed as soon as
+    a later row is written. Each cell goes to the same xlsxwriter call as
+    ``_write_value`` would pick, chosen once per column where the column holds one
+    type only, and without the A1-notation wrapper (rows and columns are ints).
+    """
+    if not columns or not len(marked):
+        return
+    plain, highlighted = _row_styles(columns, marked, styles)
+    writers = [_column_writers(sheet, column) for column in columns]
+    values = [column.values for column in columns]
+    numbers = range(len(columns))
+    rows = zip(
+        marked.tolist(),
+        zip(*writers, strict=True),
+        zip(*values, strict=True),
+        strict=True,
+    )
+    for row, (highlight, row_writers, row_values) in enumerate(rows, start=1):
+        row_styles = highlighted if highlight else plain
+        for col, write, value, style in zip(
+            numbers, row_writers, row_values, row_styles, strict=True
+        ):
+            write(row, col, value, style)
+
+
+def _row_styles(columns: list[_Column], marked: np.ndarray, styles) -> tuple:
+    """The plain and highlighted style of each column, (plain, highlighted).
+
+    Formats are made in the order the cells first need them (the first row's kind
+    first, across the columns; then the other kind if any row has it), so the
+    workbook's format table is the same as when each cell asked for its own.
+    """
+    first = bool(marked[0])
+    states = [first] if bool((marked == first).all()) else [first, not first]
+    made = {
+        state: [styles.cell(column.num_format, state, False) for column in columns]
+        for state in states
+    }
+    return made.get(False), made.get(True)
+
+
+def _column_writers(sheet, column: _Column) -> list:
+    """The xlsxwriter call of each cell of ``column`` (see ``_write_value``)."""
+    blank = _undecorated(sheet, "write_blank")
+    if column.shape == "mixed":
+        return [_writer_of(sheet, value, blank) for value in column.values]
+    write = _undecorated(sheet, _SHAPE_WRITERS[column.shape])
+    return [blank if value is None else write for value in column.values]
+
+
+_SHAPE_WRITERS = {
+    "numbers": "write_number",
+    "bools": "write_boolean",
+    "dates": "write_datetime",
+    "text": "write_string",
+}
+
+
+def _undecorated(sheet, name: str):
+    """xlsxwriter's ``_<name>``: ``<name>`` without the A1-notation wrapper, which
+    only turns "B3" into (2, 1) and costs a call per cell. The public method if a
+    later xlsxwriter has no such twin."""
+    return getattr(sheet, f"_{name}", None) or getattr(sheet, name)
+
+
+def _writer_of(sheet, value, blank):
+    if value is None:
+        return blank
+    if isinstance(value, str):
+        return _undecorated(sheet, "write_string")
+    if isinstance(value, bool):
+        return _undecorated(sheet, "write_boolean")
+    if isinstance(value, dt.datetime):
+        return _undecorated(sheet, "write_datetime")
+    return _undecorated(sheet, "write_number")
+
+
 def _prepare_column(frame: pd.DataFrame, key: str, lang: str, spec) -> _Column:
     series = frame[key]
     kind = labels.kind(key)
@@ -462,8 +549,104 @@ def _prepare_column(frame: pd.DataFrame, key: str, lang: str, spec) -> _Column:
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         series = series.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
     missing = series.isna().to_numpy(dtype=bool, na_value=True)
+    prepare = _fast_preparer(series.dtype, kind)
+    if prepare is None or not prepare(series, missing, column):
+        _prepare_values(series, missing, column)
+    return column
+
+
+def _fast_preparer(dtype, kind: str):
+    """The whole-column preparer for a column of ``dtype`` shown as ``kind``, or
+    None when the values must be looked at one by one (object columns, and types
+    the kind turns into text). Each gives exactly what ``_prepare_values`` would."""
+    if isinstance(dtype, pd.StringDtype):
+        return _prepare_text  # every converter keeps text as found
+    numeric = kind in NUMERIC_KINDS
+    if pd.api.types.is_bool_dtype(dtype):
+        return _prepare_bools if numeric or kind == "bool" else None
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return _prepare_dates if numeric or kind == "date" else None
+    if not numeric:
+        return None
+    if pd.api.types.is_float_dtype(dtype):
+        return _prepare_numbers
+    if pd.api.types.is_integer_dtype(dtype):
+        base = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+        return _prepare_numbers if base.kind == "i" or base.itemsize < 8 else None
+    return None
+
+
+def _prepare_numbers(series: pd.Series, missing: np.ndarray, column: _Column) -> bool:
+    """Ints stay Python ints, floats Python floats; inf becomes empty, noted."""
+    if pd.api.types.is_integer_dtype(series.dtype):
+        data = series.to_numpy(dtype="int64", na_value=0)
+        empty = missing
+    else:
+        data = series.to_numpy(dtype="float64", na_value=np.nan)
+        infinite = np.isinf(data) & ~missing
+        column.infinite_rows = (np.flatnonzero(infinite) + 2).tolist()
+        empty = missing | infinite
+    column.values = _with_none(data.tolist(), empty)
+    column.shape = "numbers"
+    # widths: the formatted length grows with the size of the number, and a minus
+    # sign (kept by Python even on -0.0) adds one, so these decide the widest
+    sample = data[:WIDTH_SAMPLE_ROWS]
+    shown = ~empty[:WIDTH_SAMPLE_ROWS]
+    if shown.any():
+        rows = np.flatnonzero(shown)
+        picks = {rows[sample[rows].argmax()], rows[sample[rows].argmin()]}
+        negative_zero = rows[(sample[rows] == 0) & np.signbit(sample[rows])]
+        picks.update(negative_zero[:1])
+        column.extremes = [column.values[row] for row in sorted(picks)]
+    return True
+
+
+def _prepare_bools(series: pd.Series, missing: np.ndarray, column: _Column) -> bool:
+    data = series.to_numpy(dtype=bool, na_value=False)
+    column.values = _with_none(data.tolist(), missing)
+    column.shape = "bools"
+    return True
+
+
+def _prepare_dates(series: pd.Series, missing: np.ndarray, column: _Column) -> bool:
+    """Naive datetimes (time zones already in Asia/Seoul) to the microsecond, as
+    Timestamp.to_pydatetime gives them; False for years Python cannot hold."""
+    data = series.to_numpy().astype("datetime64[us]")
+    shown = data[~missing]
+    if len(shown) and (shown.min() < _FIRST_DAY or shown.max() > _LAST_DAY):
+        return False
+    column.values = _with_none(data.astype(object).tolist(), missing)
+    column.shape = "dates"
+    return True
+
+
+_FIRST_DAY = np.datetime64("0001-01-01", "us")
+_LAST_DAY = np.datetime64("9999-12-31T23:59:59.999999", "us")
+
+
+def _prepare_text(series: pd.Series, missing: np.ndarray, column: _Column) -> bool:
+    values = _with_none(series.to_numpy(dtype=object, na_value=None).tolist(), missing)
+    # only text longer than half the limit can be over it (see _cut)
+    lengths = series.str.len().to_numpy(dtype=float, na_value=0)
+    for row in np.flatnonzero(lengths > MAX_CELL_CHARS // 2).tolist():
+        values[row], was_cut = _cut(values[row])
+        if was_cut:
+            column.cut_rows.append(row + 2)
+    column.values = values
+    column.shape = "text"
+    return True
+
+
+def _with_none(values: list, empty: np.ndarray) -> list:
+    for row in np.flatnonzero(empty).tolist():
+        values[row] = None
+    return values
+
+
+def _prepare_values(series: pd.Series, missing: np.ndarray, column: _Column) -> None:
+    """Convert value by value (object columns and the like)."""
     raw = series.astype(object).tolist()
-    convert = _CONVERTERS.get(kind, _to_text)
+    convert = _CONVERTERS.get(column.kind, _to_text)
     values = column.values
     for row, (value, is_missing) in enumerate(zip(raw, missing, strict=True)):
         if is_missing or value is None:
@@ -478,7 +661,6 @@ def _prepare_column(frame: pd.DataFrame, key: str, lang: str, spec) -> _Column:
             if was_cut:
                 column.cut_rows.append(row + 2)
         values.append(value)
-    return column
 
 
 def _money_decimals(series: pd.Series, spec: SheetSpec) -> int:
@@ -628,11 +810,14 @@ def _write_sum(sheet, row, col, column: _Column, total: ColumnSum, n_rows, style
     if value is None or _is_missing(value) or not math.isfinite(value):
         sheet.write_blank(row, col, None, style)
         return
-    written = sum(
-        v
-        for v in column.values
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    )
+    if column.shape == "numbers":  # ints and floats only, in the same order
+        written = sum([v for v in column.values if v is not None])
+    else:
+        written = sum(
+            v
+            for v in column.values
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        )
     if n_rows == 0 or not math.isclose(written, value, rel_tol=1e-9, abs_tol=1e-6):
         if n_rows:
             log.warning(
@@ -682,7 +867,15 @@ def _column_notes(column: _Column, lang: str) -> list[str]:
 def _width(column: _Column) -> float:
     widest = max((display_width(part) for part in column.header.split()), default=0)
     widest = max(widest, min(display_width(column.header), 20))
-    for value in column.values[:WIDTH_SAMPLE_ROWS]:
+    sample = column.values[:WIDTH_SAMPLE_ROWS]
+    if column.shape == "numbers" and column.num_format:
+        sample = column.extremes
+    elif column.shape in ("bools", "dates"):
+        # every value of these shows the same width (see _value_width)
+        sample = [value for value in sample if value is not None][:1]
+    elif column.shape == "text":
+        sample = set(sample)
+    for value in sample:
         widest = max(widest, _value_width(value, column.num_format))
     return min(widest + 2, MAX_COLUMN_WIDTH)
 
@@ -692,7 +885,7 @@ def _value_width(value, num_format: str | None) -> int:
     if value is None:
         return 0
     if isinstance(value, str):
-        return display_width(value)
+        return _text_width(value)
     if isinstance(value, bool):
         return 5
     if isinstance(value, dt.datetime):
