@@ -36,10 +36,11 @@ from ledgerflow.errors import FileRefused
 from ledgerflow.labels import message
 from ledgerflow.read import limits as _limits
 from ledgerflow.read import sniff as _sniff
+from ledgerflow.read.columnar import Fallback
 from ledgerflow.read.header import NearMiss, cell_label, find_header
 from ledgerflow.read.layout import RowRules, declared_period
 from ledgerflow.read.profiles import Profile, load_profiles, normalise_header
-from ledgerflow.read.table import SheetContext, build_table
+from ledgerflow.read.table import AmbiguousCells, SheetContext, build_table
 from ledgerflow.read.text import read_text
 
 __all__ = [
@@ -262,7 +263,16 @@ def _read_workbook(
         else:
             visible.append(sheet)
 
+    scan_rows = int(settings.get("header_scan_rows", _DEFAULT_SCAN_ROWS))
+
     def load(sheet):
+        # rows of the header area, merges, and (large sheets) the column-wise body
+        found = _columnar_load(book, sheet, settings, scan_rows)
+        if found is not None:
+            return found
+        return row_wise(sheet)
+
+    def row_wise(sheet):
         book.load(sheet)
         return sheet.rows, sheet.merges
 
@@ -285,7 +295,34 @@ def _read_workbook(
         load=load,
         check=check,
         formats_for=formats_for,
+        row_wise=row_wise,
     )
+
+
+def _columnar_load(book, sheet, settings: dict, scan_rows: int):
+    """(header-area rows, merges, body loader) of a large sheet, or None.
+
+    None: the sheet is read row-wise (columnar.py says when). The body loader takes
+    the found Header and returns a table.Body, or raises columnar.Fallback.
+    """
+    from ledgerflow.read import columnar
+
+    scan = columnar.wanted(book, sheet, settings)
+    if scan is None:
+        return None
+    try:
+        head = columnar.head_grid(book, sheet, scan_rows + 1)
+    except Exception as exc:  # python-calamine on the cut copy; row-wise decides
+        logger.info("sheet %r: header area not read column-wise (%s)", sheet.name, exc)
+        return None
+    if not any(v not in ("", None) for row in head for v in row):
+        return None  # blank on top: the row-wise path says "empty" or "no header"
+    width = max((len(row) for row in head), default=0)
+
+    def body(header):
+        return columnar.body(book, sheet, scan, header, width, settings)
+
+    return head, list(scan.merges), body
 
 
 def _fill_vertical_merges(rows: list[list], merges: list) -> None:
@@ -311,74 +348,39 @@ def _read_grids(
     check=None,
     formats_for=None,
     separator: str | None = None,
+    row_wise=None,
 ) -> None:
-    """Find a header in each grid and read it; refuse the file when none matches."""
+    """Find a header in each grid and read it; refuse the file when none matches.
+
+    ``load(source)`` gives (grid, merges) or, for a sheet read column-wise,
+    (header-area grid, merges, body loader); when the column-wise body cannot give
+    the same table, the sheet is read again through ``row_wise(source)``.
+    """
     scan_rows = int(settings.get("header_scan_rows", _DEFAULT_SCAN_ROWS))
     nearest: NearMiss | None = None
     nearest_sheet = ""
     filled = 0
     for sheet_name, source in sheets:
-        grid, merges = load(source) if load is not None else source
-        _limits.check_grid(sheet_name, grid, settings)
-        if not any(v not in ("", None) for row in grid for v in row):
-            if sheet_name:
-                result.ignored_sheets.append((sheet_name, "empty"))
-            continue
-        filled += 1
-        _fill_vertical_merges(grid, merges)
-        header, near = find_header(grid, profiles, scan_rows, merges)
-        if header is None:
-            if sheet_name:
-                result.ignored_sheets.append((sheet_name, "no matching header"))
-            if near is not None and (
-                nearest is None or len(near.found) > len(nearest.found)
-            ):
-                nearest, nearest_sheet = near, sheet_name
-            continue
-        if check is not None:
-            check(sheet_name)
-        titles = [
-            cell_label(v)
-            for row in grid[: header.first_row]
-            for v in row
-            if isinstance(v, str) and v.strip()
-        ]
-        folder = unicodedata.normalize("NFC", result.path.parent.name)
-        period, origin = declared_period(titles, sheet_name, result.name, folder)
-        context = SheetContext(
-            file=result.name,
-            sheet=sheet_name,
-            date1904=date1904,
-            period=period,
-            formats_for=formats_for(sheet_name) if formats_for else None,
-            separator=separator,
+        loaded = load(source) if load is not None else source
+        grid, merges, body = (*loaded, None)[:3]
+        args = (result, sheet_name, grid, merges, settings, profiles, scan_rows)
+        options = dict(
+            date1904=date1904, check=check, formats_for=formats_for, separator=separator
         )
-        rules = RowRules.from_layout(header.profile.layout)
-        table = build_table(grid, header, rules, context)
-        if header.last_row > header.first_row:
-            table.notes.append(
-                f"two-row header on rows {header.first_row + 1}-{header.last_row + 1}"
+        try:
+            outcome, near = _read_sheet(*args, body=body, **options)
+        except (Fallback, AmbiguousCells) as exc:
+            logger.info(
+                "%s, sheet %r: read row by row (%s)", result.name, sheet_name, exc
             )
-        if period is not None:
-            table.notes.append(
-                f"report period {period[0]:%Y-%m-%d} ~ {period[1]:%Y-%m-%d} (from "
-                f"{origin})"
-            )
-            _date_undated_summary(table, period)
-        if header.unmapped:
-            table.notes.append(
-                f"columns not used by profile {header.profile.name}: "
-                + ", ".join(header.unmapped)
-            )
-        result.tables.append(table)
-        logger.debug(
-            "%s, sheet %r: profile %s, header row %d, %d rows",
-            result.name,
-            sheet_name,
-            header.profile.name,
-            table.header_row,
-            table.rows_read,
-        )
+            grid, merges = row_wise(source)
+            args = (result, sheet_name, grid, merges, settings, profiles, scan_rows)
+            outcome, near = _read_sheet(*args, body=None, **options)
+        filled += outcome != "empty"
+        if near is not None and (
+            nearest is None or len(near.found) > len(nearest.found)
+        ):
+            nearest, nearest_sheet = near, sheet_name
     if not filled:
         raise FileRefused(
             "file_empty",
@@ -392,6 +394,85 @@ def _read_grids(
     for sheet_name, state in result.ignored_sheets:
         if state == "no matching header":
             result.notes.append(f"sheet {sheet_name!r}: no known header, not read")
+
+
+def _read_sheet(
+    result: tables.FileRead,
+    sheet_name: str,
+    grid: list[list],
+    merges: list,
+    settings: dict,
+    profiles: list[Profile],
+    scan_rows: int,
+    *,
+    date1904: bool,
+    check,
+    formats_for,
+    separator: str | None,
+    body,
+) -> tuple[str, NearMiss | None]:
+    """One grid: ("empty" | "no header" | "table", near miss); a table is appended.
+
+    With ``body`` (column-wise), ``grid`` holds the header area only; Fallback or
+    AmbiguousCells are raised before ``result`` changes.
+    """
+    _limits.check_grid(sheet_name, grid, settings)
+    if not any(v not in ("", None) for row in grid for v in row):
+        if sheet_name:
+            result.ignored_sheets.append((sheet_name, "empty"))
+        return "empty", None
+    _fill_vertical_merges(grid, merges)
+    header, near = find_header(grid, profiles, scan_rows, merges)
+    if header is None:
+        if sheet_name:
+            result.ignored_sheets.append((sheet_name, "no matching header"))
+        return "no header", near
+    if check is not None:
+        check(sheet_name)
+    titles = [
+        cell_label(v)
+        for row in grid[: header.first_row]
+        for v in row
+        if isinstance(v, str) and v.strip()
+    ]
+    folder = unicodedata.normalize("NFC", result.path.parent.name)
+    period, origin = declared_period(titles, sheet_name, result.name, folder)
+    context = SheetContext(
+        file=result.name,
+        sheet=sheet_name,
+        date1904=date1904,
+        period=period,
+        formats_for=formats_for(sheet_name) if formats_for else None,
+        separator=separator,
+    )
+    rules = RowRules.from_layout(header.profile.layout)
+    columns = body(header) if body is not None else None
+    table = build_table(grid, header, rules, context, columns)
+    if header.last_row > header.first_row:
+        table.notes.append(
+            f"two-row header on rows {header.first_row + 1}-{header.last_row + 1}"
+        )
+    if period is not None:
+        table.notes.append(
+            f"report period {period[0]:%Y-%m-%d} ~ {period[1]:%Y-%m-%d} (from {origin})"
+        )
+        _date_undated_summary(table, period)
+    if header.unmapped:
+        table.notes.append(
+            f"columns not used by profile {header.profile.name}: "
+            + ", ".join(header.unmapped)
+        )
+    result.tables.append(table)
+    logger.debug(
+        "%s, sheet %r: profile %s, header row %d, %d rows%s",
+        result.name,
+        sheet_name,
+        header.profile.name,
+        table.header_row,
+        table.rows_read,
+        " (column-wise)" if body is not None else "",
+    )
+    return "table", None
 
 
 def _date_undated_summary(

@@ -88,7 +88,9 @@ class ColumnScan:
 
 def scan_plain(values: np.ndarray) -> ColumnScan:
     """Blank cells only (for amount and date columns, which never hold a label)."""
-    blank = np.asarray(pd.isna(values), dtype=bool) | (values == "")
+    blank = np.asarray(pd.isna(values), dtype=bool)
+    if values.dtype == object:  # typed (column-wise) arrays hold no "" cells
+        blank |= values == ""
     zeros = np.zeros(len(values), dtype=bool)
     return ColumnScan(blank=blank, label=zeros.astype(np.int8), number=zeros)
 

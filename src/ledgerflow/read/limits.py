@@ -20,6 +20,10 @@ Business rules (each refusal names the part and the figure found):
 - ``sheet_too_large``: a sheet's used range, from A1 to its last row and column, has
   more than ``max_sheet_cells`` cells (a far-away cell, a million empty columns), or
   a text/HTML/XML export has a row wider than Excel's 16,384 columns.
+
+One more ``[read]`` setting lives in DEFAULTS though it limits nothing:
+``columnar_min_rows`` (20,000), the size from which an xlsx sheet is read
+column-wise (see columnar.py); 0 reads every xlsx sheet that way.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ DEFAULTS = {
     "max_zip_ratio": 200,
     "ratio_floor_bytes": 16 << 20,
     "max_sheet_cells": 30_000_000,
+    # Not a limit: xlsx sheets with at least this many <row> elements are read
+    # column-wise (columnar.py, fastexcel); smaller ones row-wise (python-calamine).
+    "columnar_min_rows": 20_000,
 }
 # Deflate never grows data by more than a few bytes per 16 KB block.
 _DEFLATE_SLACK = 1.01

@@ -49,6 +49,8 @@ IDENTIFYING = ("partner_code", "doc_no", "invoice_no", "item_code", "brn")
 _SUMMED_TYPES = ("amount", "number")
 _NOT_SUMMED = ("unit_price",)
 # what a cell of each field type should look like (labels: phrases expected_*)
+# Uncertain texts of one column checked value by value, at most (else row-wise).
+_MAX_CHECKED = 200_000
 _EXPECTED = {
     "date": "expected_date",
     "amount": "expected_amount",
@@ -57,6 +59,26 @@ _EXPECTED = {
     "flag": "expected_flag",
 }
 FormatsFor = Callable[[tuple[int, int], list[int]], "dict[int, dict[int, str]] | None"]
+
+
+class AmbiguousCells(Exception):
+    """A column-wise body cannot say what a cell means; read the sheet row-wise."""
+
+
+@dataclass
+class Body:
+    """The rows under the header as columns, read column-wise (columnar.py).
+
+    ``columns[c]`` holds grid column ``c`` from the row under the header: float64
+    (number cells), datetime64[ms] (date cells) or object (text and None). A cell
+    in ``uncertain[c]`` is text that may have been a number, date or boolean cell
+    written as text; ``origin`` gives that other value for one such text.
+    """
+
+    columns: list[np.ndarray]
+    uncertain: dict[int, np.ndarray] = field(default_factory=dict)
+    origin: Callable[[str], object] = str
+    padding_formats: bool = False
 
 
 @dataclass
@@ -76,6 +98,10 @@ def cell_text(value: object) -> str:
     """A raw cell as text for a reject record (what a person sees in the cell)."""
     if value is None:
         return ""
+    if isinstance(value, np.datetime64):  # a column-wise date cell
+        if np.isnat(value):
+            return ""
+        value = pd.Timestamp(value).to_pydatetime()
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer():
             return str(int(value))
@@ -134,14 +160,24 @@ def _format_number(value: float) -> str:
 
 
 def build_table(
-    grid: list[list], header: Header, rules: RowRules, context: SheetContext
+    grid: list[list],
+    header: Header,
+    rules: RowRules,
+    context: SheetContext,
+    columnar: Body | None = None,
 ) -> tables.TableRead:
-    """Read the rows under ``header`` into a TableRead (see the module docstring)."""
+    """Read the rows under ``header`` into a TableRead (see the module docstring).
+
+    With ``columnar`` the rows under the header come as its columns, not from
+    ``grid``; AmbiguousCells when one of its uncertain cells could change the table.
+    """
     profile = header.profile
     start = header.last_row + 1
-    body = grid[start:]
     width = len(header.labels)
     notes = context.notes
+    if columnar is not None:
+        return _build(header, rules, context, columnar.columns, 0, columnar)
+    body = grid[start:]
     joinable = [
         header.mapping[f]
         for f in profile.layout.get("separator_in", [])
@@ -155,6 +191,22 @@ def build_table(
                 "inside the text; their fields were joined back"
             )
     arrays, overflow = _columns(body, width)
+    return _build(header, rules, context, arrays, overflow, None)
+
+
+def _build(
+    header: Header,
+    rules: RowRules,
+    context: SheetContext,
+    arrays: list[np.ndarray],
+    overflow: int,
+    columnar: Body | None,
+) -> tables.TableRead:
+    profile = header.profile
+    start = header.last_row + 1
+    width = len(header.labels)
+    notes = context.notes
+    uncertain = columnar.uncertain if columnar is not None else {}
     field_of = {c: f for f, c in header.mapping.items()}
     # Amount, number and flag columns never carry a label: a cheap scan. Date
     # columns do ("2026/03 계" in ECOUNT's 일자-No.).
@@ -173,8 +225,12 @@ def build_table(
             "extra fields were ignored (unquoted separators in a text field?)"
         )
 
+    for c, mask in uncertain.items():
+        if (scans[c].label[mask] != NONE).any():
+            raise AmbiguousCells(f"column {c + 1}: a label that may be a number")
+
     # Which rows are data, control rows or footers.
-    n = len(body)
+    n = len(arrays[0]) if arrays else 0
     nonblank = np.zeros(n, dtype=np.int32)
     for scan in scans:
         nonblank += ~scan.blank
@@ -194,6 +250,8 @@ def build_table(
         c = next(c for c, scan in enumerate(scans) if not scan.blank[i])
         value = arrays[c][i]
         if isinstance(value, str) and (c not in field_of or rules.is_footer(value)):
+            if c in uncertain and uncertain[c][i]:
+                raise AmbiguousCells(f"row {start + i + 1}: a footer or a number?")
             footer_text[int(i)] = value.strip()
     footer = np.zeros(n, dtype=bool)
     footer[list(footer_text)] = True
@@ -219,7 +277,10 @@ def build_table(
         if nulls:
             # A database export's literal NULL is a blank cell, not the text "NULL".
             raw[np.isin(raw.astype(str), nulls)] = None
-        series = pd.Series(raw, dtype=object).infer_objects()
+        if raw.dtype == object:
+            series = pd.Series(raw, dtype=object).infer_objects()
+        else:  # a typed column-wise array: numbers or date-times
+            series = pd.Series(raw)
         field_options = dict(options)
         if c in formats:
             field_options["number_formats"] = formats[c]
@@ -228,6 +289,10 @@ def build_table(
             # countries sets [layout] postcode_width = [] to leave them as given.
             widths = profile.layout.get("postcode_width", ["5"])
             field_options["width"] = int(widths[0]) if widths else None
+        if c in uncertain:
+            _check_uncertain(field_name, arrays[c], uncertain[c], columnar, options)
+            if nulls:
+                _check_uncertain_nulls(arrays[c], uncertain[c], columnar, nulls)
         parsed = values.parse_field(field_name, series, **field_options)
         columns[field_name] = parsed.values.reset_index(drop=True)
         column_label = header.labels[c]
@@ -278,6 +343,56 @@ def build_table(
         source_columns={f: header.labels[c] for f, c in header.mapping.items()},
     )
     return table
+
+
+def _check_uncertain(
+    field_name: str,
+    column: np.ndarray,
+    mask: np.ndarray,
+    columnar: Body,
+    options: dict[str, object],
+) -> None:
+    """AmbiguousCells unless each uncertain text of the column means the same as
+    text and as the number/date/boolean cell it may have been.
+
+    Compared with the field's own parser: value, error, warning and, for an error,
+    the text a reject shows. Texts known to agree are not parsed (safe_uncertain).
+    """
+    from ledgerflow.read.columnar import safe_uncertain
+
+    field_type = tables.FIELD_TYPES.get(field_name, "text")
+    texts = pd.Series(pd.unique(column[mask]), dtype=object)
+    if field_type == "code" and columnar.padding_formats:
+        # a number cell would be padded to its format (00457); a text cell not
+        raise AmbiguousCells(f"{field_name}: codes that may be numbers with a format")
+    texts = texts[~safe_uncertain(texts, field_type)].reset_index(drop=True)
+    if not len(texts):
+        return
+    if len(texts) > _MAX_CHECKED:
+        raise AmbiguousCells(f"{field_name}: {len(texts):,} texts that may be numbers")
+    field_options = {**options}
+    if field_name == "postcode":
+        field_options["width"] = 5
+    as_text = values.parse_field(field_name, texts, **field_options)
+    origins = pd.Series([columnar.origin(t) for t in texts], dtype=object)
+    as_cell = values.parse_field(field_name, origins, **field_options)
+    left, right = as_text.values, as_cell.values
+    same = (left.isna() & right.isna()) | (left == right).fillna(False)
+    same &= as_text.errors.to_numpy() == as_cell.errors.to_numpy()
+    same &= as_text.warnings.to_numpy() == as_cell.warnings.to_numpy()
+    for i in np.flatnonzero(as_text.errors.notna().to_numpy()):
+        same.iloc[i] &= cell_text(texts.iloc[i]) == cell_text(origins.iloc[i])
+    if not same.all():
+        example = texts[~same.to_numpy()].iloc[0]
+        raise AmbiguousCells(f"{field_name}: {example!r} may be a number or date")
+
+
+def _check_uncertain_nulls(column, mask, columnar: Body, nulls: list[str]) -> None:
+    """AmbiguousCells when a null token is an uncertain text or its cell's text."""
+    texts = pd.unique(column[mask])
+    as_cells = [str(columnar.origin(t)) for t in texts]
+    if np.isin(texts, nulls).any() or np.isin(as_cells, nulls).any():
+        raise AmbiguousCells("a null token that may be a number")
 
 
 def _number_formats(

@@ -40,6 +40,13 @@ _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 _PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z]+:)?f[\s>/]")
 _ROOT_PREFIX = re.compile(rb"<([A-Za-z][\w.-]*):worksheet[\s>]")
+_MERGE_REF = re.compile(
+    rb'<mergeCell\s+ref="([A-Z]{1,3})([0-9]+)(?::([A-Z]{1,3})([0-9]+))?"'
+)
+# Cell types the column-wise reader does not take (see columnar.py): booleans, which
+# fastexcel turns into 1.0 in a number column, and ISO date cells.
+_BOOL_CELL = b't="b"'
+_ISO_DATE_CELL = b't="d"'
 _CHUNK = 1 << 22
 # Visibility states as Excel writes them.
 VISIBLE, HIDDEN, VERY_HIDDEN = "visible", "hidden", "veryHidden"
@@ -69,6 +76,8 @@ class Workbook:
     _xml_paths: dict[str, str] | None = None
     _padding_formats: bool | None = None
     _formula_tags: dict[str, bool] = field(default_factory=dict)
+    # what the pre-scan of each xlsx sheet found (SheetScan), for the columnar path
+    scans: dict[str, SheetScan] = field(default_factory=dict)
     limits: dict = field(default_factory=dict)  # [read] settings (limits.DEFAULTS)
 
     # ------------------------------------------------------------------ values
@@ -81,7 +90,7 @@ class Workbook:
         and abort the process) and notes whether the sheet holds formulas.
         """
         try:
-            if self.format == "xlsx":
+            if self.format == "xlsx" and sheet.name not in self.scans:
                 self._check_extent(sheet.name)
             if self.engine == "openpyxl" and self.format == "xlsx":
                 return self._load_openpyxl(sheet)
@@ -95,13 +104,33 @@ class Workbook:
                 "the file in Excel, save it as xlsx and drop it again",
             ) from exc
 
+    def check_sheet(self, sheet: Sheet) -> SheetScan | None:
+        """The pre-scan of an xlsx sheet (size limits, formulas; see load), once.
+
+        None when the sheet's XML part is unknown or the workbook is not xlsx.
+        """
+        if self.format != "xlsx":
+            return None
+        if sheet.name not in self.scans:
+            self._check_extent(sheet.name)
+        return self.scans.get(sheet.name)
+
+    def sheet_part(self, name: str) -> str | None:
+        """The path of a sheet's XML part inside the xlsx archive, or None."""
+        return self._sheet_xml_path(name)
+
+    def has_padding_formats(self) -> bool:
+        """True when the workbook defines a number format that pads with zeros."""
+        return self.format == "xlsx" and self._has_padding_formats()
+
     def _check_extent(self, name: str) -> None:
         """FileRefused("sheet_too_large") when the sheet's used range is too big."""
         path = self._sheet_xml_path(name)
         # unknown part (broken relationships): bound every worksheet in the archive
         paths = [path] if path else _worksheet_parts(self.data)
         for part in paths:
-            rows, columns, formulas = _scan_sheet(self.data, part)
+            scan = _scan_sheet(self.data, part)
+            rows, columns = scan.rows, scan.columns
             if rows * columns > limits.setting(self.limits, "max_sheet_cells"):
                 with (
                     zipfile.ZipFile(io.BytesIO(self.data)) as archive,
@@ -110,7 +139,8 @@ class Workbook:
                     rows, columns = limits.exact_extent(stream)
                 limits.check_extent(name, rows, columns, self.limits)
             if part == path:
-                self._formula_tags[name] = formulas
+                self._formula_tags[name] = scan.formulas
+                self.scans[name] = scan
 
     def _search_formulas(self, name: str, path: str) -> None:
         self._formula_tags[name] = _has_formula_tag(self.data, path)
@@ -265,23 +295,47 @@ def _sheet_paths(data: bytes) -> dict[str, str]:
     return paths
 
 
+@dataclass
+class SheetScan:
+    """What one streaming pass over a sheet's XML found.
+
+    ``rows``/``columns`` are limits.SheetExtent's upper bounds; ``row_elements``
+    counts <row> elements (about the rows that hold something); ``merges`` are the
+    merged ranges, 0-based and inclusive like Sheet.merges.
+    """
+
+    rows: int
+    columns: int
+    formulas: bool
+    row_elements: int = 0
+    booleans: bool = False
+    iso_dates: bool = False
+    prefixed: bool = False  # elements written with a namespace prefix (<x:row>)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
 def _has_formula_tag(data: bytes, path: str) -> bool:
     """True when the sheet XML holds a formula element (see _scan_sheet)."""
-    return _scan_sheet(data, path)[2]
+    return _scan_sheet(data, path).formulas
 
 
-def _scan_sheet(data: bytes, path: str) -> tuple[int, int, bool]:
-    """Stream the sheet XML once: bounds of its used range and whether it has a formula.
+def _scan_sheet(data: bytes, path: str) -> SheetScan:
+    """Stream the sheet XML once: bounds of its used range, formulas and more.
 
     The bounds are limits.SheetExtent's. For formulas, one substring search per
     chunk: "<f" or, when the sheet writes its elements with a namespace prefix
-    (``<x:worksheet>``), "<x:f"; the regex only confirms a hit.
+    (``<x:worksheet>``), "<x:f"; the regex only confirms a hit. Boolean and ISO
+    date cells, <row> elements and merged ranges are noted for the column-wise
+    reader (substring searches too; the merge regex only runs where "mergeCell" is).
     """
     extent = limits.SheetExtent()
-    found = False
+    found = booleans = iso_dates = prefixed = False
+    row_elements = 0
+    merges: set[tuple[int, int, int, int]] = set()
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as stream:
         tail = b""
         needle = b"<f"
+        row_tag = b"<row "
         first = True
         while chunk := stream.read(_CHUNK):
             window = tail + chunk
@@ -290,11 +344,39 @@ def _scan_sheet(data: bytes, path: str) -> tuple[int, int, bool]:
                 prefix = _ROOT_PREFIX.search(window[:4096])
                 if prefix:
                     needle = b"<" + prefix.group(1) + b":f"
+                    row_tag = b"<" + prefix.group(1) + b":row "
+                    prefixed = True
             extent.update(window)
             if not found and needle in window and _FORMULA_TAG.search(window):
                 found = True
+            row_elements += chunk.count(row_tag)
+            booleans = booleans or _BOOL_CELL in window
+            iso_dates = iso_dates or _ISO_DATE_CELL in window
+            if b"mergeCell " in window:
+                merges.update(_merge_ranges(window))
             tail = window[-64:]
-    return extent.rows, extent.columns, found
+    return SheetScan(
+        rows=extent.rows,
+        columns=extent.columns,
+        formulas=found,
+        row_elements=row_elements,
+        booleans=booleans,
+        iso_dates=iso_dates,
+        prefixed=prefixed,
+        merges=sorted(merges),
+    )
+
+
+def _merge_ranges(window: bytes) -> list[tuple[int, int, int, int]]:
+    """(first_row, first_col, last_row, last_col), 0-based, of <mergeCell> refs."""
+    found = []
+    for c0, r0, c1, r1 in _MERGE_REF.findall(window):
+        first_col = limits.column_number(c0) - 1
+        first_row = int(r0) - 1
+        last_col = limits.column_number(c1) - 1 if c1 else first_col
+        last_row = int(r1) - 1 if r1 else first_row
+        found.append((first_row, first_col, last_row, last_col))
+    return found
 
 
 def _worksheet_parts(data: bytes) -> list[str]:
