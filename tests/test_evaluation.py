@@ -10,6 +10,7 @@ import copy
 import csv
 import datetime as dt
 from collections import defaultdict
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -29,7 +30,11 @@ from ledgerflow.evaluation import (
 from ledgerflow.labels import message
 from ledgerflow.metrics import net_revenue, profitability
 from ledgerflow.period import Period
-from ledgerflow.report.evaluation import write_evaluation, write_scorecards
+from ledgerflow.report.evaluation import (
+    shown_scorecard,
+    write_evaluation,
+    write_scorecards,
+)
 
 
 def text(values):
@@ -684,3 +689,40 @@ def test_online_retail_grades_and_flags_2011(online_retail):
     flagged = set(card.index[card["is_prune_candidate"].astype(bool)])
     assert flagged == expected_candidates(grades, revenue, last_month, items)
     assert card.loc["14646", "rank"] == 1 and card.loc["14646", "grade"] == "A"
+
+
+def test_shown_scorecard_takes_each_rows_own_points_and_explains_its_grade():
+    """Row 10: graded A, strongest on sales (90.4 points), weakest on growth (12.6).
+    Row 11: no grade, no best criterion, a worst criterion without a points column:
+    both points empty. Row 12: graded C, best growth (70), worst sales (5). The
+    reasons are codes shown as words; an empty reason stays empty."""
+    scorecard = pd.DataFrame(
+        {
+            "partner_id": text(["P1", "P2", "P3"]),
+            "grade": text(["A", None, "C"]),
+            "score": money([81.26, None, 40.0]),
+            "best_criterion": text(["sales", None, "growth"]),
+            "worst_criterion": text(["growth", "feedback", "sales"]),
+            "points_sales": money([90.4, 1.0, 5.0]),
+            "points_growth": money([12.6, 2.0, 70.0]),
+            "prune_reason": text([None, None, "grade_C"]),
+            "guard_reason": text([None, None, None]),
+        },
+        index=[10, 11, 12],
+    )
+    result = SimpleNamespace(year=2024, scorecard=scorecard)
+
+    shown = shown_scorecard(result, "en")
+
+    assert shown.index.tolist() == [10, 11, 12]
+    assert shown["evaluation_year"].tolist() == [2024, 2024, 2024]
+    assert shown["_best_points"].tolist() == [90.4, pd.NA, 70.0]
+    assert shown["_worst_points"].tolist() == [12.6, pd.NA, 5.0]
+    assert shown["why"].tolist() == [
+        "Grade A (score 81.3): strongest on sales contribution (90 points), "
+        "weakest on growth (13 points).",
+        "Too little activity to score enough criteria, so no grade was given.",
+        "Grade C (score 40.0): strongest on growth (70 points), "
+        "weakest on sales contribution (5 points).",
+    ]
+    assert shown["prune_reason"].tolist() == [pd.NA, pd.NA, "Grade C"]

@@ -779,3 +779,39 @@ def test_master_shows_full_business_numbers_with_dashes(tmp_path):
         "564-23-84027",
         "126811",  # a partial (masked) number stays as given
     ]
+
+
+def test_words_of_works_out_each_distinct_value_once():
+    """Six values, four distinct ones as (type, value): "A", 1, True, ["x"] (a list
+    cannot be a key, so it is worked out each time); missing values kept as they
+    are when asked."""
+    calls = []
+
+    def word(value):
+        calls.append(value)
+        return f"<{value}>"
+
+    values = ["A", 1, "A", True, ["x"], 1, ["x"]]
+    assert outputs.words_of(values, word) == [
+        "<A>",
+        "<1>",
+        "<A>",
+        "<True>",
+        "<['x']>",
+        "<1>",
+        "<['x']>",
+    ]
+    assert calls == ["A", 1, True, ["x"], ["x"]]
+
+    calls.clear()
+    kept = outputs.words_of(["A", None, pd.NA, "A"], word, keep_missing=True)
+    assert kept == ["<A>", None, pd.NA, "<A>"]
+    assert calls == ["A"]
+    column = outputs.words_column(
+        pd.Series(pd.array(["b", None], dtype="string"), index=[7, 3]),
+        word,
+        keep_missing=True,
+    )
+    assert column.index.tolist() == [7, 3]
+    assert str(column.dtype) == "string"
+    assert column.tolist() == ["<b>", pd.NA]

@@ -28,7 +28,7 @@ import pandas as pd
 from ledgerflow import labels
 from ledgerflow.insights import Insights, Settings, suggestion_reasons
 from ledgerflow.period import Period
-from ledgerflow.report.outputs import check_shareable
+from ledgerflow.report.outputs import check_shareable, words_of
 from ledgerflow.report.workbook import (
     A4,
     ColumnSum,
@@ -107,22 +107,6 @@ def tag_name(tag, lang: str) -> str:
     """A tag's label in ``lang``."""
     key = f"tag_{tag}"
     return labels.phrase(key, lang) if labels.has("phrases", key) else str(tag)
-
-
-def _words(values, word) -> list:
-    """``word(value)`` for each of ``values``, worked out once per distinct value
-    (a table repeats a handful of segments, tags and rules over every partner)."""
-    done: dict = {}
-    out = []
-    for value in values:
-        try:
-            key = (type(value), value)
-            if key not in done:
-                done[key] = word(value)
-            out.append(done[key])
-        except TypeError:  # unhashable: no reuse
-            out.append(word(value))
-    return out
 
 
 def _reason_template(lang: str) -> str:
@@ -233,7 +217,7 @@ def summary_sheets(
     )
     lapsing = lapsing.join(per_partner, on="partner_id")
     lapsing = lapsing.sort_values("revenue_12m", ascending=False, kind="stable")
-    lapsing["rfm_segment"] = _words(
+    lapsing["rfm_segment"] = words_of(
         lapsing["rfm_segment"], lambda s: segment_name(s, lang)
     )
 
@@ -247,7 +231,7 @@ def summary_sheets(
     ).sort_values("revenue_12m", ascending=False, kind="stable")
     into_lapsing = changed["segment_now"].isin(list(cfg.lapsing_segments))
     for column in ("segment_previous_month", "segment_now"):
-        changed[column] = _words(changed[column], lambda s: segment_name(s, lang))
+        changed[column] = words_of(changed[column], lambda s: segment_name(s, lang))
 
     segments_text = ", ".join(segment_name(s, lang) for s in cfg.lapsing_segments)
     as_of = insights.as_of if insights.as_of is not None else period.end
@@ -315,7 +299,7 @@ def table_sheets(insights: Insights, lang: str) -> list[SheetSpec]:
         window=insights.top_groups["window"].map(window)
     )
     rhythm = insights.rhythm.assign(
-        rfm_segment=_words(
+        rfm_segment=words_of(
             insights.rhythm["rfm_segment"], lambda s: segment_name(s, lang)
         )
     )
@@ -323,8 +307,8 @@ def table_sheets(insights: Insights, lang: str) -> list[SheetSpec]:
     if len(suggestions):
         suggestions["reason"] = suggestion_reasons(suggestions, _reason_template(lang))
     tags = insights.tags.assign(
-        tag=_words(insights.tags["tag"], lambda t: tag_name(t, lang)),
-        rule=_words(
+        tag=words_of(insights.tags["tag"], lambda t: tag_name(t, lang)),
+        rule=words_of(
             insights.tags["rule"],
             lambda r: labels.render(r, lang) if pd.notna(r) else r,
         ),

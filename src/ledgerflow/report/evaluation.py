@@ -24,7 +24,12 @@ import pandas as pd
 
 from ledgerflow import labels
 from ledgerflow.evaluation import DECISIONS, Evaluation
-from ledgerflow.report.outputs import check_shareable, translate_codes, translate_note
+from ledgerflow.report.outputs import (
+    check_shareable,
+    translate_codes,
+    translate_note,
+    words_column,
+)
 from ledgerflow.report.workbook import SheetSpec, open_workbook, write_workbook
 
 log = logging.getLogger(__name__)
@@ -72,57 +77,79 @@ def criterion_name(code, lang: str) -> str:
     return labels.phrase(f"criterion_{code}", lang) if pd.notna(code) else ""
 
 
+# what the why sentence is made of, in the order of _why_sentence's arguments
+WHY_KEYS = ("grade", "score", "best_criterion", "_best_points")
+WHY_KEYS += ("worst_criterion", "_worst_points")
+
+
 def why(row: pd.Series, lang: str) -> str:
     """One sentence on why the partner got its grade."""
     if pd.isna(row.get("grade")):
         return labels.phrase("why_no_grade", lang)
+    return _why_sentence(*(row[key] for key in WHY_KEYS), lang=lang)
+
+
+def _why_sentence(grade, score, best, best_points, worst, worst_points, *, lang):
+    if pd.isna(grade):
+        return labels.phrase("why_no_grade", lang)
     return labels.phrase(
         "why_grade",
         lang,
-        grade=row["grade"],
-        score=f"{float(row['score']):.1f}",
-        best=criterion_name(row["best_criterion"], lang),
-        best_points=f"{float(row['_best_points']):.0f}",
-        worst=criterion_name(row["worst_criterion"], lang),
-        worst_points=f"{float(row['_worst_points']):.0f}",
+        grade=grade,
+        score=f"{float(score):.1f}",
+        best=criterion_name(best, lang),
+        best_points=f"{float(best_points):.0f}",
+        worst=criterion_name(worst, lang),
+        worst_points=f"{float(worst_points):.0f}",
     )
 
 
+def _why_column(frame: pd.DataFrame, lang: str) -> list[str]:
+    """why() of every row, read column by column rather than row by row."""
+    if "grade" not in frame.columns:
+        return [labels.phrase("why_no_grade", lang)] * len(frame)
+    columns = [frame[key].tolist() for key in WHY_KEYS]
+    return [_why_sentence(*row, lang=lang) for row in zip(*columns, strict=True)]
+
+
 def _points_of(frame: pd.DataFrame, column: str) -> pd.Series:
-    out = []
-    for _, row in frame.iterrows():
-        code = row[column]
-        out.append(row.get(f"points_{code}") if pd.notna(code) else pd.NA)
-    return pd.Series(out, index=frame.index, dtype="Float64")
+    """Per row, the points of the criterion ``column`` names: points_<criterion>
+    (empty when it names none, or one without a points column)."""
+    codes = frame[column]
+    points = pd.array([pd.NA] * len(frame), dtype="Float64")
+    for code in codes.dropna().unique():
+        key = f"points_{code}"
+        if key in frame.columns:
+            rows = (codes == code).to_numpy(dtype=bool, na_value=False)
+            points[rows] = frame[key].astype("Float64").array[rows]
+    return pd.Series(points, index=frame.index)
 
 
 def shown_scorecard(result: Evaluation, lang: str) -> pd.DataFrame:
     """The scorecard with codes as words in ``lang`` and the why sentence."""
-    frame = result.scorecard.copy()
-    frame["evaluation_year"] = pd.array([result.year] * len(frame), dtype="Int64")
+    return _shown(result.scorecard, result.year, lang)
+
+
+def _shown(scorecard: pd.DataFrame, year: int, lang: str) -> pd.DataFrame:
+    """Rows of a scorecard shown as in shown_scorecard (each row on its own)."""
+    frame = scorecard.copy()
+    frame["evaluation_year"] = pd.array([year] * len(frame), dtype="Int64")
     frame["_best_points"] = _points_of(frame, "best_criterion")
     frame["_worst_points"] = _points_of(frame, "worst_criterion")
-    frame["why"] = pd.array(
-        [why(row, lang) for _, row in frame.iterrows()], dtype="string"
-    )
+    frame["why"] = pd.array(_why_column(frame, lang), dtype="string")
     for key in ("prune_reason", "guard_reason"):
-        frame[key] = (
-            frame[key]
-            .map(lambda codes: translate_codes(codes, lang), na_action="ignore")
-            .astype("string")
+        frame[key] = words_column(
+            frame[key], lambda codes: translate_codes(codes, lang), keep_missing=True
         )
     coded = [("strategy", "strategy_"), ("decision", "decision_")]
     coded += [("size_class", "size_class_"), ("strategy_rule", "strategy_rule_")]
     for key, prefix in coded:
         if key not in frame.columns:
             continue
-        frame[key] = (
-            frame[key]
-            .map(
-                lambda code, p=prefix: _word(p + str(code), lang, code),
-                na_action="ignore",
-            )
-            .astype("string")
+        frame[key] = words_column(
+            frame[key],
+            lambda code, p=prefix: _word(p + str(code), lang, code),
+            keep_missing=True,
         )
     return frame
 
@@ -153,8 +180,8 @@ def write_evaluation(
         *(translate_note(note, lang) for note in result.notes),
     ]
     breakdown = result.breakdown.copy()
-    breakdown["criterion"] = (
-        breakdown["criterion"].map(lambda c: criterion_name(c, lang)).astype("string")
+    breakdown["criterion"] = words_column(
+        breakdown["criterion"], lambda c: criterion_name(c, lang)
     )
     simulation = result.simulation.copy()
     simulation["measure"] = (
@@ -234,11 +261,14 @@ def write_scorecards(
     with that partner's own criteria, points and grade only."""
     if limit <= 0:
         return []
-    scorecard = shown_scorecard(result, lang)
-    chosen = scorecard[scorecard["grade"].notna()].head(limit)
+    # the rows chosen first: only they are translated and explained
+    graded = result.scorecard[result.scorecard["grade"].notna()].head(limit)
+    chosen = _shown(graded, result.year, lang)
+    breakdown = result.breakdown
+    breakdown = breakdown[breakdown["partner_id"].isin(chosen["partner_id"])]
     written = []
     for _, row in chosen.iterrows():
-        mine = result.breakdown[result.breakdown["partner_id"] == row["partner_id"]]
+        mine = breakdown[breakdown["partner_id"] == row["partner_id"]]
         mine = mine.copy()
         # its own revenue, never its share of the portfolio
         mine.loc[mine["criterion"] == "sales", "measured_value"] = row["revenue"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -128,6 +128,44 @@ def write_partner_master(
     return write_workbook(path, sheets, lang=lang, created=created)
 
 
+def words_of(values: Iterable, word: Callable, *, keep_missing: bool = False) -> list:
+    """``[word(value) for value in values]``, with ``word`` worked out once per
+    distinct value: a report column repeats a handful of codes (segments, grades,
+    rules) over every partner. Values of different types never share a result (1,
+    1.0 and True stay apart). ``keep_missing`` leaves a missing value (None, NA,
+    NaN) as it is, as Series.map(..., na_action="ignore") does.
+    """
+    done: dict = {}
+    out = []
+    for value in values:
+        if keep_missing and _missing(value):
+            out.append(value)
+            continue
+        try:
+            key = (type(value), value)
+            if key not in done:
+                done[key] = word(value)
+            out.append(done[key])
+        except TypeError:  # unhashable: worked out every time
+            out.append(word(value))
+    return out
+
+
+def words_column(
+    series: pd.Series, word: Callable, *, keep_missing: bool = False
+) -> pd.Series:
+    """words_of ``series`` as a "string" column with the index of ``series``."""
+    words = words_of(series.tolist(), word, keep_missing=keep_missing)
+    return pd.Series(pd.array(words, dtype="string"), index=series.index)
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or array is a value, not missing
+        return False
+
+
 def translate_coded(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """``frame`` with the codes of CODED_COLUMNS shown as words in ``lang``."""
     present = [key for key in CODED_COLUMNS if key in frame.columns]
@@ -136,12 +174,10 @@ def translate_coded(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     shown = frame.copy()
     for key in present:
         prefix = CODED_COLUMNS[key]
-        shown[key] = (
-            shown[key]
-            .map(
-                lambda codes, p=prefix: _coded_text(codes, p, lang), na_action="ignore"
-            )
-            .astype("string")
+        shown[key] = words_column(
+            shown[key],
+            lambda codes, p=prefix: _coded_text(codes, p, lang),
+            keep_missing=True,
         )
     return shown
 
