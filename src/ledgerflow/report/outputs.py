@@ -141,13 +141,15 @@ def words_of(values: Iterable, word: Callable, *, keep_missing: bool = False) ->
         if keep_missing and _missing(value):
             out.append(value)
             continue
+        key = (type(value), value)
         try:
-            key = (type(value), value)
-            if key not in done:
-                done[key] = word(value)
-            out.append(done[key])
-        except TypeError:  # unhashable: worked out every time
+            hash(key)
+        except TypeError:  # unhashable (a list): worked out every time
             out.append(word(value))
+            continue
+        if key not in done:
+            done[key] = word(value)
+        out.append(done[key])
     return out
 
 
@@ -313,49 +315,50 @@ def write_rejects(
 
 def _reject_frame(rejects: Sequence[Reject], lang: str) -> pd.DataFrame:
     return _frame(
-        [
-            {
-                "file": r.file,
-                "sheet": r.sheet,
-                "row": r.row,
-                "column": _column_header(r.column, lang),
-                "value": _shareable_value(r.column, r.value),
-                "rule": r.rule,
-                "reason": labels.reason(r.rule, lang, r.detail),
-            }
-            for r in rejects
-        ],
+        {
+            "file": [r.file for r in rejects],
+            "sheet": [r.sheet for r in rejects],
+            "row": [r.row for r in rejects],
+            "column": words_of(
+                (r.column for r in rejects), lambda c: _column_header(c, lang)
+            ),
+            "value": [_shareable_value(r.column, r.value) for r in rejects],
+            "rule": [r.rule for r in rejects],
+            "reason": _reasons(rejects, lang),
+        },
         REJECT_COLUMNS,
     )
 
 
 def _skip_frame(skipped: Sequence[Skip], lang: str) -> pd.DataFrame:
     return _frame(
-        [
-            {
-                "file": s.file,
-                "sheet": s.sheet,
-                "row": s.row,
-                "reason": labels.reason(s.rule, lang, s.detail),
-            }
-            for s in skipped
-        ],
+        {
+            "file": [s.file for s in skipped],
+            "sheet": [s.sheet for s in skipped],
+            "row": [s.row for s in skipped],
+            "reason": _reasons(skipped, lang),
+        },
         SKIP_COLUMNS,
     )
 
 
 def _refused_frame(refused: Sequence[Reject], lang: str) -> pd.DataFrame:
     return _frame(
-        [
-            {"file": r.file, "reason": labels.reason(r.rule, lang, r.detail)}
-            for r in refused
-        ],
+        {"file": [r.file for r in refused], "reason": _reasons(refused, lang)},
         REFUSED_COLUMNS,
     )
 
 
-def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(records, columns=columns)
+def _reasons(records: Sequence[Reject] | Sequence[Skip], lang: str) -> list[str]:
+    """The reason sentence of each record, once per distinct rule and detail."""
+    return words_of(
+        ((r.rule, r.detail) for r in records),
+        lambda rule_detail: labels.reason(rule_detail[0], lang, rule_detail[1]),
+    )
+
+
+def _frame(data: dict[str, list], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(data, columns=columns)
     for key in columns:
         dtype = "Int64" if key == "row" else "string"
         frame[key] = frame[key].astype(dtype)
