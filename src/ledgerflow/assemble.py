@@ -146,13 +146,24 @@ def period_notes(period: Period, sales: pd.DataFrame) -> list[str]:
 
 def attach_partner_ids(frame: pd.DataFrame, code_map: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with the master's partner_id for each partner_code."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the caller's frame is untouched
     if out.empty or "partner_code" not in out:
         out["partner_id"] = pd.Series(dtype="string")
         return out
     mapping = dict(zip(code_map["partner_code"], code_map["partner_id"], strict=True))
-    out["partner_id"] = out["partner_code"].map(mapping).astype("string")
+    out["partner_id"] = map_distinct(out["partner_code"], mapping)
     return out
+
+
+def map_distinct(values: pd.Series, mapping: dict) -> pd.Series:
+    """``values.map(mapping)`` as "string", looked up once per distinct value.
+
+    A million lines name a few thousand partner codes: the codes are factorised
+    (NA included, so NA maps as ``Series.map`` maps it) and only those are mapped.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    mapped = pd.Series(uniques).map(mapping).astype("string").array
+    return pd.Series(mapped.take(codes), index=values.index, name=values.name)
 
 
 def rule_counts(records: list[Reject] | list[Skip]) -> dict[str, int]:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ledgerflow.assemble import map_distinct
 from ledgerflow.errors import ConfigError
 from ledgerflow.labels import message, term
 from ledgerflow.metrics import (
@@ -299,13 +300,13 @@ def side_weights(rules: dict[str, Any], side: str) -> dict[str, float]:
 def supplier_ids(purchases: pd.DataFrame, code_map: pd.DataFrame) -> pd.DataFrame:
     """Purchase lines with a partner_id: the master's for a code it knows, else
     "supplier:<code>" (suppliers are not yet part of the partner master)."""
-    out = purchases.copy()
+    out = purchases.copy(deep=False)  # copy-on-write: the caller's frame is untouched
     if out.empty or "partner_code" not in out:
         out["partner_id"] = pd.Series(dtype="string")
         return out
     known = dict(zip(code_map["partner_code"], code_map["partner_id"], strict=True))
     own = "supplier:" + out["partner_code"].astype("string")
-    out["partner_id"] = out["partner_code"].map(known).astype("string").fillna(own)
+    out["partner_id"] = map_distinct(out["partner_code"], known).fillna(own)
     return out
 
 
@@ -397,10 +398,27 @@ def measures(
     - assessed_<criterion>: mean score of the year's assessments.
     """
     notes = notes if notes is not None else []
+    usable = _lines(lines, config, notes)
+    return _measures(
+        usable, receivables, master, assessments, year, config, costs, notes, asof
+    )
+
+
+def _measures(
+    usable: pd.DataFrame,
+    receivables: pd.DataFrame | None,
+    master: pd.DataFrame | None,
+    assessments: pd.DataFrame | None,
+    year: int,
+    config: dict | None,
+    costs: pd.DataFrame | None,
+    notes: list[str],
+    asof: pd.Timestamp | None,
+) -> pd.DataFrame:
+    """measures() on lines already reduced by _lines (shared by both years)."""
     start, end = pd.Timestamp(year, 1, 1), pd.Timestamp(year + 1, 1, 1)
     prev_start = pd.Timestamp(year - 1, 1, 1)
-    every = _lines(lines, config, notes)
-    every = every[every["partner_id"].notna()]
+    every = usable[usable["partner_id"].notna()]
     before_end = every[every["doc_date"] < end]
     now = before_end[before_end["doc_date"] >= start]
     prev = before_end[
@@ -724,12 +742,50 @@ def evaluate(
     """
     if side not in SIDES:
         raise ValueError(f"side {side!r}: expected one of {', '.join(SIDES)}")
+    year_rules(config, year)  # a bad rule is reported before anything is computed
+    # The lines reduced once, for this year and (when it is computed) the last.
+    line_notes: list[str] = []
+    usable = _lines(sales, config, line_notes)
+    return _evaluate(
+        usable,
+        line_notes,
+        sales,
+        receivables,
+        master,
+        year,
+        config,
+        side=side,
+        assessments=assessments,
+        decisions=decisions,
+        previous=previous,
+        costs=costs,
+        asof=asof,
+    )
+
+
+def _evaluate(
+    usable: pd.DataFrame,
+    line_notes: list[str],
+    sales: pd.DataFrame | None,
+    receivables: pd.DataFrame | None,
+    master: pd.DataFrame | None,
+    year: int,
+    config: dict | None,
+    *,
+    side: str,
+    assessments: pd.DataFrame | None,
+    decisions: pd.DataFrame | None,
+    previous: pd.DataFrame | None,
+    costs: pd.DataFrame | None,
+    asof: pd.Timestamp | None,
+) -> Evaluation:
+    """evaluate() on ``usable`` = _lines(sales) and the notes _lines wrote."""
     rules = year_rules(config, year)
-    notes: list[str] = []
+    notes: list[str] = list(line_notes)
     if side == "supplier":
         receivables = None
-    frame = measures(
-        sales, receivables, master, assessments, year, config, costs, notes, asof
+    frame = _measures(
+        usable, receivables, master, assessments, year, config, costs, notes, asof
     )
     frame = frame.join(partner_identities(frame.index, master, sales, receivables))
 
@@ -788,8 +844,9 @@ def evaluate(
     # Last year's grade and rank.
     if previous is None and year > 1:
         previous = _previous_year(
-            sales, receivables, master, year - 1, config, side, assessments, costs
-        )
+            usable, sales, receivables, master, year - 1, config, side, assessments,
+            costs,
+        )  # fmt: skip
     _join_previous(frame, previous)
 
     # Decisions of this year, then prune rules, guards and overrides.
@@ -846,9 +903,13 @@ def _extremes(frame: pd.DataFrame, criteria: list[str]) -> tuple[pd.Series, pd.S
     return best.astype("string"), worst.astype("string")
 
 
-def _previous_year(sales, receivables, master, year, config, side, assessments, costs):
+def _previous_year(
+    usable, sales, receivables, master, year, config, side, assessments, costs
+):
     """Last year's scorecard computed from the same data (rank and grade only)."""
-    earlier = evaluate(
+    earlier = _evaluate(
+        usable,
+        [],
         sales,
         receivables,
         master,
@@ -856,8 +917,10 @@ def _previous_year(sales, receivables, master, year, config, side, assessments, 
         config,
         side=side,
         assessments=assessments,
+        decisions=None,
         previous=pd.DataFrame(columns=["partner_id", "grade", "rank"]),
         costs=costs,
+        asof=None,
     )
     return earlier.scorecard[["partner_id", "grade", "rank"]]
 

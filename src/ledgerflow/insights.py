@@ -351,7 +351,8 @@ def _prepare(
             "were left out of the insights"
         )
     keep &= (dates <= period.end).to_numpy()
-    sub = sales.loc[keep]
+    used = ["partner_id", "item_code", "doc_no", "partner_code", "partner_name"]
+    sub = sales.loc[keep, [c for c in [*used, "item_name"] if c in sales]]
     dates = dates[keep]
 
     p, partner_ids = pd.factorize(sub["partner_id"].astype("string"), sort=True)
@@ -418,7 +419,8 @@ def _partner_lookup(ids, sub: pd.DataFrame, p: np.ndarray, master) -> pd.DataFra
     for column in ("partner_code", "partner_name"):
         from_lines = pd.Series(pd.NA, index=frame.index, dtype="string")
         if column in sub and len(ids):
-            values = sub[column].astype("string").to_numpy()[last_row]
+            # picked before any conversion: a million lines name a few partners
+            values = sub[column].iloc[last_row].astype("string").array
             from_lines = pd.Series(values, index=frame.index, dtype="string")
         if known is not None and column in known:
             given = frame["partner_id"].map(known[column].astype("string"))
@@ -431,16 +433,22 @@ def _item_lookup(codes, sub: pd.DataFrame, lines: pd.DataFrame, cfg) -> pd.DataF
     """The latest item_name per item code and the item's group (Settings.item_group)."""
     frame = pd.DataFrame({"item_code": pd.array(codes, dtype="string")})
     if "item_name" in sub:
+        # names as integer codes (-1 = blank) until the latest line of each item
+        # is known: a million lines carry a few hundred names
+        name, distinct = pd.factorize(sub["item_name"].astype("string"))
         names = pd.DataFrame(
             {
                 "i": lines["i"].to_numpy(),
                 "date": lines["date"].to_numpy(),
-                "name": sub["item_name"].astype("string").to_numpy(),
+                "name": name,
             }
         )
-        names = names[(names["i"] >= 0) & names["name"].notna()]
+        names = names[(names["i"] >= 0) & (names["name"] >= 0)]
         latest = names.loc[names.groupby("i")["date"].idxmax()]
-        frame["item_name"] = latest.set_index("i")["name"].reindex(frame.index)
+        latest_name = pd.Series(
+            distinct.take(latest["name"].to_numpy()), index=latest["i"].to_numpy()
+        )
+        frame["item_name"] = latest_name.reindex(frame.index)
     else:
         frame["item_name"] = pd.Series(pd.NA, index=frame.index, dtype="string")
     frame["item_name"] = frame["item_name"].astype("string")

@@ -333,9 +333,11 @@ def partner_identities(
     candidates.extend(s for s in sources if s is not None and "partner_id" in s)
     for source in candidates:
         for column in ("partner_code", "partner_name"):
-            if column not in source:
+            # Once the master names every partner, the lines have nothing to add.
+            if column not in source or not out[column].isna().any():
                 continue
-            known = source[source["partner_id"].notna() & source[column].notna()]
+            known = source[["partner_id", column]]
+            known = known[known["partner_id"].notna() & known[column].notna()]
             known = known[~known["partner_id"].duplicated()]
             first = pd.Series(
                 known[column].astype("string").to_numpy(),

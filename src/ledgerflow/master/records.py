@@ -71,26 +71,66 @@ def _partner_records(partners: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def group_codes(columns: list[pd.Series]) -> np.ndarray:
+    """One integer per row for its combination of values in ``columns``.
+
+    Codes count from 0 in the order each combination first appears; NA is a value
+    like any other (as groupby(dropna=False) treats it).
+    """
+    codes = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    for column in columns:
+        own, uniques = pd.factorize(column, use_na_sentinel=True)
+        combined = codes * (len(uniques) + 1) + (own.astype(np.int64) + 1)
+        codes = pd.factorize(combined)[0].astype(np.int64)
+    return codes
+
+
 def _line_records(lines: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """One record per file, sheet and distinct (code, name, BRN) on the lines."""
+    """One record per file, sheet and distinct (code, name, BRN) on the lines.
+
+    The lines are first reduced to their distinct raw (file, sheet, code, name, BRN)
+    combinations; text is cleaned on those few rows, and combinations that clean to
+    the same values are merged, so a million lines are cleaned as a few thousand.
+    """
     identity = ["partner_code", "partner_name", "brn"]
-    frame = _with_columns(lines, [*identity, *ORIGIN_COLUMNS, "doc_date"])
-    frame["file_rank"] = _file_rank(frame)
-    for column in identity:
-        frame[column] = clean_text(frame[column])
-    frame = frame[frame[identity].notna().any(axis=1)]
+    keys = ["source_file", "source_sheet", *identity]
+    wanted = [*keys, "source_row", "doc_date", "source_date"]
+    frame = _with_columns(
+        lines[[c for c in wanted if c in lines]],
+        [*identity, *ORIGIN_COLUMNS, "doc_date"],
+    )
     if frame.empty:
         return pd.DataFrame()
-    dates = pd.to_datetime(frame["doc_date"], errors="coerce")
-    frame = frame.assign(doc_date=dates, n_rows=1)
-    keys = ["source_file", "source_sheet", *identity]
-    grouped = frame.groupby(keys, dropna=False, sort=False)
-    out = grouped.agg(
+    group = group_codes([frame[column] for column in keys])
+    parts = pd.DataFrame(
+        {
+            "source_row": frame["source_row"],
+            "file_rank": _file_rank(frame),
+            "doc_date": pd.to_datetime(frame["doc_date"], errors="coerce"),
+        }
+    )
+    distinct = parts.groupby(group, sort=False).agg(
         source_row=("source_row", "min"),
-        n_rows=("n_rows", "size"),
+        n_rows=("file_rank", "size"),
         file_rank=("file_rank", "max"),
         first_txn_date=("doc_date", "min"),
         last_txn_date=("doc_date", "max"),
+    )
+    first_rows = np.unique(group, return_index=True)[1]
+    small = frame[keys].iloc[first_rows].reset_index(drop=True)
+    small = pd.concat([small, distinct.reset_index(drop=True)], axis=1)
+    for column in identity:
+        small[column] = clean_text(small[column])
+    small = small[small[identity].notna().any(axis=1)]
+    if small.empty:
+        return pd.DataFrame()
+    grouped = small.groupby(keys, dropna=False, sort=False)
+    out = grouped.agg(
+        source_row=("source_row", "min"),
+        n_rows=("n_rows", "sum"),
+        file_rank=("file_rank", "max"),
+        first_txn_date=("first_txn_date", "min"),
+        last_txn_date=("last_txn_date", "max"),
     ).reset_index()
     out["source_kind"] = kind
     out["n_sales_lines"] = out["n_rows"] if kind == "sales" else 0
