@@ -1,11 +1,15 @@
-"""Reading alone, side by side: ledgerflow's read_file against python-calamine's bare
-load of the same sheet (issue 3's target: at most twice calamine's time).
+"""Reading alone, side by side: ledgerflow's read_file against the bare loads of the
+same sheet by python-calamine and fastexcel (issue 3's target: at most twice
+calamine's time; issue 8's: twice the fastest reader's).
 
     /work/venv/bin/python bench/read_bench.py                 # Online Retail
     /work/venv/bin/python bench/read_bench.py FILE.xlsx --repeat 3
 
-Each measurement runs in a fresh child process, alternating the two, so neither
-profits from the other's warm caches. Speed is measured here, never asserted in tests.
+read_file runs twice per round: row by row (``[read] columnar_min_rows`` out of
+reach, python-calamine's rows of objects) and column-wise (the setting at 0,
+fastexcel's Arrow columns). Each measurement runs in a fresh child process, in turn,
+so none profits from another's warm caches. Speed is measured here, never asserted
+in tests.
 """
 
 from __future__ import annotations
@@ -30,12 +34,22 @@ rows = book.get_sheet_by_index(0).to_python()
 print(time.perf_counter() - start, len(rows))
 """
 
+FASTEXCEL = """
+import sys, time
+start = time.perf_counter()
+import fastexcel
+sheet = fastexcel.read_excel(sys.argv[1]).load_sheet(0, header_row=None)
+batch = sheet.to_arrow()
+print(time.perf_counter() - start, batch.num_rows)
+"""
+
 LEDGERFLOW = """
 import sys, time
 from pathlib import Path
 from ledgerflow.config import load_config
 from ledgerflow.read import read_file
 config = load_config()
+config.setdefault("read", {})["columnar_min_rows"] = int(sys.argv[2])
 start = time.perf_counter()
 result = read_file(Path(sys.argv[1]), config)
 rows = sum(t.rows_read for t in result.tables)
@@ -43,10 +57,14 @@ print(time.perf_counter() - start, rows)
 """
 
 
-def timed(script: str, path: Path) -> tuple[float, int]:
-    """Seconds (imports excluded for both) and rows, from a fresh child process."""
+ROW_WISE = 10**12  # columnar_min_rows out of reach
+COLUMN_WISE = 0
+
+
+def timed(script: str, path: Path, *args: object) -> tuple[float, int]:
+    """Seconds (imports excluded) and rows, from a fresh child process."""
     out = subprocess.run(
-        [sys.executable, "-c", script, str(path)],
+        [sys.executable, "-c", script, str(path), *map(str, args)],
         check=True,
         capture_output=True,
         text=True,
@@ -60,20 +78,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="rounds (2)")
     args = parser.parse_args(argv)
     path = Path(args.file)
-    calamine, ours = [], []
+    times: dict[str, list[float]] = {
+        "calamine": [],
+        "fastexcel": [],
+        "rows": [],
+        "columns": [],
+    }
     for round_no in range(1, args.repeat + 1):
         seconds, rows = timed(CALAMINE, path)
-        calamine.append(seconds)
-        mine, read = timed(LEDGERFLOW, path)
-        ours.append(mine)
+        times["calamine"].append(seconds)
+        bare, _ = timed(FASTEXCEL, path)
+        times["fastexcel"].append(bare)
+        by_rows, read = timed(LEDGERFLOW, path, ROW_WISE)
+        times["rows"].append(by_rows)
+        by_columns, read_too = timed(LEDGERFLOW, path, COLUMN_WISE)
+        times["columns"].append(by_columns)
+        if read_too != read:
+            print(f"rows read differ: {read:,} row by row, {read_too:,} column-wise")
         print(
-            f"round {round_no}: calamine {seconds:.1f} s ({rows:,} rows incl. header)"
-            f", read_file {mine:.1f} s ({read:,} rows read), ratio {mine / seconds:.2f}"
+            f"round {round_no}: calamine {seconds:.1f} s ({rows:,} rows), fastexcel "
+            f"{bare:.1f} s, read_file row by row {by_rows:.1f} s, column-wise "
+            f"{by_columns:.1f} s ({read:,} rows read)"
         )
-    ratio = statistics.median(ours) / statistics.median(calamine)
+    median = {key: statistics.median(values) for key, values in times.items()}
+    fastest = min(median["calamine"], median["fastexcel"])
     print(
-        f"{path.name}: median calamine {statistics.median(calamine):.1f} s, "
-        f"read_file {statistics.median(ours):.1f} s, ratio {ratio:.2f} (target <= 2)"
+        f"{path.name}: median calamine {median['calamine']:.1f} s, fastexcel "
+        f"{median['fastexcel']:.1f} s; read_file row by row {median['rows']:.1f} s "
+        f"(ratio {median['rows'] / fastest:.2f}), column-wise "
+        f"{median['columns']:.1f} s (ratio {median['columns'] / fastest:.2f}; "
+        f"{median['rows'] / median['columns']:.2f}x faster); ratios against the "
+        "fastest bare load, target <= 2"
     )
     return 0
 

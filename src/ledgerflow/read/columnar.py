@@ -7,8 +7,9 @@ This module gives build_table those columns, with the same meaning cell by cell.
 
 Business rules (each "falls back": the sheet is then read row-wise as before):
 
-- Only visible xlsx/xlsm sheets with at least ``[read] columnar_min_rows`` <row>
-  elements (limits.DEFAULTS) take this path; small files keep the row-wise one.
+- Only visible xlsx/xlsm sheets whose last row is numbered ``[read]
+  columnar_min_rows`` or more (limits.DEFAULTS) take this path; small files keep
+  the row-wise one.
 - The header area (the first ``header_scan_rows`` + 1 rows) is still read by
   python-calamine, from a copy of the workbook cut after those rows, so titles,
   header cells, merged headers and the report period are found exactly as before.
@@ -18,7 +19,8 @@ Business rules (each "falls back": the sheet is then read row-wise as before):
   "2025-12-01 00:00:00". Such text is "uncertain": build_table checks that the cell
   means the same whether it was text or a number/date (Body), else falls back.
 - Falls back: boolean or ISO-date cells (t="b", t="d": fastexcel makes TRUE a 1.0
-  in a number column), elements with a namespace prefix, a vertical merge reaching
+  in a number column), elements with a namespace prefix, merged ranges not found
+  at the end of the sheet XML (the pre-scan looks there), a vertical merge reaching
   below the header, a time-of-day cell (calamine gives a time, fastexcel a date in
   1899), a non-midnight date-time in a column that is not a date field, a column
   type other than text, number or date-time, and anything fastexcel refuses.
@@ -89,9 +91,9 @@ def wanted(book: Workbook, sheet: Sheet, settings: dict) -> SheetScan | None:
     if book.format != "xlsx" or book.engine != "calamine":
         return None
     scan = book.check_sheet(sheet)
-    if scan is None or scan.row_elements < min_rows(settings):
+    if scan is None or scan.last_row < min_rows(settings):
         return None
-    if scan.booleans or scan.iso_dates or scan.prefixed:
+    if scan.special_cells or scan.prefixed or scan.merges is None:
         return None
     return scan
 

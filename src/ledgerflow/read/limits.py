@@ -41,7 +41,7 @@ DEFAULTS = {
     "max_zip_ratio": 200,
     "ratio_floor_bytes": 16 << 20,
     "max_sheet_cells": 30_000_000,
-    # Not a limit: xlsx sheets with at least this many <row> elements are read
+    # Not a limit: xlsx sheets whose last row is numbered this or more are read
     # column-wise (columnar.py, fastexcel); smaller ones row-wise (python-calamine).
     "columnar_min_rows": 20_000,
 }

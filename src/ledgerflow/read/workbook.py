@@ -45,8 +45,8 @@ _MERGE_REF = re.compile(
 )
 # Cell types the column-wise reader does not take (see columnar.py): booleans, which
 # fastexcel turns into 1.0 in a number column, and ISO date cells.
-_BOOL_CELL = b't="b"'
-_ISO_DATE_CELL = b't="d"'
+_SPECIAL_CELL = re.compile(rb't="[bd]"')
+_ROW_NUMBER = re.compile(rb'\sr="([0-9]+)"')
 _CHUNK = 1 << 22
 # Visibility states as Excel writes them.
 VISIBLE, HIDDEN, VERY_HIDDEN = "visible", "hidden", "veryHidden"
@@ -299,19 +299,19 @@ def _sheet_paths(data: bytes) -> dict[str, str]:
 class SheetScan:
     """What one streaming pass over a sheet's XML found.
 
-    ``rows``/``columns`` are limits.SheetExtent's upper bounds; ``row_elements``
-    counts <row> elements (about the rows that hold something); ``merges`` are the
-    merged ranges, 0-based and inclusive like Sheet.merges.
+    ``rows``/``columns`` are limits.SheetExtent's upper bounds; ``last_row`` is the
+    number of the last <row> element (0 when it has none); ``merges`` are the merged
+    ranges, 0-based and inclusive like Sheet.merges, or None when the end of the
+    sheet data was not found near the end of the part.
     """
 
     rows: int
     columns: int
     formulas: bool
-    row_elements: int = 0
-    booleans: bool = False
-    iso_dates: bool = False
+    last_row: int = 0
+    special_cells: bool = False  # boolean (t="b") or ISO date (t="d") cells
     prefixed: bool = False  # elements written with a namespace prefix (<x:row>)
-    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    merges: list[tuple[int, int, int, int]] | None = None
 
 
 def _has_formula_tag(data: bytes, path: str) -> bool:
@@ -324,19 +324,18 @@ def _scan_sheet(data: bytes, path: str) -> SheetScan:
 
     The bounds are limits.SheetExtent's. For formulas, one substring search per
     chunk: "<f" or, when the sheet writes its elements with a namespace prefix
-    (``<x:worksheet>``), "<x:f"; the regex only confirms a hit. Boolean and ISO
-    date cells, <row> elements and merged ranges are noted for the column-wise
-    reader (substring searches too; the merge regex only runs where "mergeCell" is).
+    (``<x:worksheet>``), "<x:f"; the regex only confirms a hit. For the column-wise
+    reader: boolean and ISO date cells (one search per chunk), and from the last
+    two chunks the last row's number and the merged ranges (after </sheetData>).
     """
     extent = limits.SheetExtent()
-    found = booleans = iso_dates = prefixed = False
-    row_elements = 0
-    merges: set[tuple[int, int, int, int]] = set()
+    found = special = prefixed = False
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as stream:
         tail = b""
         needle = b"<f"
-        row_tag = b"<row "
+        prefix_tag = b""
         first = True
+        before = last = b""
         while chunk := stream.read(_CHUNK):
             window = tail + chunk
             if first:
@@ -344,26 +343,31 @@ def _scan_sheet(data: bytes, path: str) -> SheetScan:
                 prefix = _ROOT_PREFIX.search(window[:4096])
                 if prefix:
                     needle = b"<" + prefix.group(1) + b":f"
-                    row_tag = b"<" + prefix.group(1) + b":row "
+                    prefix_tag = prefix.group(1) + b":"
                     prefixed = True
             extent.update(window)
             if not found and needle in window and _FORMULA_TAG.search(window):
                 found = True
-            row_elements += chunk.count(row_tag)
-            booleans = booleans or _BOOL_CELL in window
-            iso_dates = iso_dates or _ISO_DATE_CELL in window
-            if b"mergeCell " in window:
-                merges.update(_merge_ranges(window))
+            special = special or _SPECIAL_CELL.search(window) is not None
             tail = window[-64:]
+            before, last = last, chunk
+    end = before + last
+    last_row = 0
+    at = end.rfind(b"<" + prefix_tag + b"row ")
+    if at >= 0 and (number := _ROW_NUMBER.search(end, at, end.find(b">", at) + 1)):
+        last_row = int(number.group(1))
+    merges = None
+    data_end = end.rfind(b"</" + prefix_tag + b"sheetData>")
+    if data_end >= 0 or b"<" + prefix_tag + b"sheetData/>" in end:
+        merges = list(dict.fromkeys(_merge_ranges(end[max(data_end, 0) :])))
     return SheetScan(
         rows=extent.rows,
         columns=extent.columns,
         formulas=found,
-        row_elements=row_elements,
-        booleans=booleans,
-        iso_dates=iso_dates,
+        last_row=last_row,
+        special_cells=special,
         prefixed=prefixed,
-        merges=sorted(merges),
+        merges=merges,
     )
 
 
