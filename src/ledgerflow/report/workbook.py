@@ -505,10 +505,11 @@ def _row_styles(columns: list[_Column], marked: np.ndarray, styles) -> tuple:
 
 def _column_writers(sheet, column: _Column) -> list:
     """The xlsxwriter call of each cell of ``column`` (see ``_write_value``)."""
-    blank = _undecorated(sheet, "write_blank")
+    calls = {name: _undecorated(sheet, name) for name in _WRITERS}
+    blank = calls["write_blank"]
     if column.shape == "mixed":
-        return [_writer_of(sheet, value, blank) for value in column.values]
-    write = _undecorated(sheet, _SHAPE_WRITERS[column.shape])
+        return [blank if v is None else calls[_writer_of(v)] for v in column.values]
+    write = calls[_SHAPE_WRITERS[column.shape]]
     return [blank if value is None else write for value in column.values]
 
 
@@ -518,6 +519,7 @@ _SHAPE_WRITERS = {
     "dates": "write_datetime",
     "text": "write_string",
 }
+_WRITERS = ("write_blank", *_SHAPE_WRITERS.values())
 
 
 def _undecorated(sheet, name: str):
@@ -527,16 +529,15 @@ def _undecorated(sheet, name: str):
     return getattr(sheet, f"_{name}", None) or getattr(sheet, name)
 
 
-def _writer_of(sheet, value, blank):
-    if value is None:
-        return blank
+def _writer_of(value) -> str:
+    """The xlsxwriter call ``_write_value`` picks for a value other than None."""
     if isinstance(value, str):
-        return _undecorated(sheet, "write_string")
+        return "write_string"
     if isinstance(value, bool):
-        return _undecorated(sheet, "write_boolean")
+        return "write_boolean"
     if isinstance(value, dt.datetime):
-        return _undecorated(sheet, "write_datetime")
-    return _undecorated(sheet, "write_number")
+        return "write_datetime"
+    return "write_number"
 
 
 def _prepare_column(frame: pd.DataFrame, key: str, lang: str, spec) -> _Column:
