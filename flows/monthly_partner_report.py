@@ -283,6 +283,8 @@ def report_month(
             "insights": patterns,
             "outcomes": outcomes,
             "contacts": contacts.contact_history(contact_log),
+            "sales": sales,
+            "settings": config["output"],
         }
     )
     master.save_id_registry(result, registry)

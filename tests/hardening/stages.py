@@ -66,6 +66,8 @@ def run_stages(
         evaluation=scored,
         insights=patterns,
         outcomes=outcomes,
+        sales=sales,
+        settings=config["output"],
     )
     master.save_id_registry(result, registry)
     summary = publish.run_summary(chosen, why, outcomes, written, {})
