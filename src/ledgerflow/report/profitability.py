@@ -40,7 +40,7 @@ from ledgerflow.profitability_detail import (
     PARETO_COLUMNS,
     WINDOW_COLUMNS,
 )
-from ledgerflow.report.outputs import check_shareable, translate_note
+from ledgerflow.report.outputs import check_shareable, translate_note, words_column
 from ledgerflow.report.workbook import (
     A4,
     ColumnSum,
@@ -161,14 +161,11 @@ def _total(frame: pd.DataFrame, given: dict[str, Any], columns: Sequence[str]):
 def _shown(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Codes shown as words: lifecycle status and credit risk grade."""
     out = frame.copy()
-    if "lifecycle_status" in out:
-        out["lifecycle_status"] = out["lifecycle_status"].map(
-            lambda s: _word("lifecycle_", s, lang), na_action="ignore"
-        )
-    if "risk_grade" in out:
-        out["risk_grade"] = out["risk_grade"].map(
-            lambda s: _word("risk_", s, lang), na_action="ignore"
-        )
+    for key, prefix in (("lifecycle_status", "lifecycle_"), ("risk_grade", "risk_")):
+        if key in out:
+            out[key] = words_column(
+                out[key], lambda s, p=prefix: _word(p, s, lang), keep_missing=True
+            )
     return out
 
 
