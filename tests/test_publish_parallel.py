@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -119,6 +120,19 @@ def test_the_first_failing_job_in_order_is_raised(tmp_path):
     ]
 
 
+def test_a_worker_that_dies_is_an_output_error_naming_the_file(tmp_path):
+    jobs = [
+        WriteJob(tmp_path / "a.xlsx", os._exit, (3,)),
+        WriteJob(tmp_path / "b.xlsx", int, ("2",)),
+    ]
+    with pytest.raises(OutputError) as error:
+        parallel.run_jobs(jobs, 2)
+    assert str(error.value) == (
+        f"{tmp_path / 'a.xlsx'}: not written: a process writing the outputs ended "
+        "abruptly (out of memory?); run again with [output] write_workers = 1"
+    )
+
+
 def test_results_come_back_in_the_jobs_order(tmp_path):
     jobs = [
         WriteJob(tmp_path / "small", int, ("1",), cells=1),
@@ -146,7 +160,7 @@ def test_log_records_and_warnings_of_a_worker_reach_this_process(tmp_path, caplo
     ]
     assert shown == [("ledgerflow.report.somewhere", "WARNING", "a: 3 rows cut")]
     assert [r.process for r in caplog.records if r.name.endswith("somewhere")] != [
-        __import__("os").getpid()
+        os.getpid()
     ]
 
 

@@ -206,7 +206,7 @@ def run_jobs(
             raise
         _cancel_after_first_failure(list(futures.values()))
     # the pool has ended: every future is finished or cancelled
-    return [_collect(jobs[i], futures[i]) for i in range(len(jobs))], extra
+    return _results(jobs, [futures[i] for i in range(len(jobs))]), extra
 
 
 def _context():
@@ -242,26 +242,35 @@ def _run_here(job: WriteJob) -> Any:
         raise
 
 
-def _collect(job: WriteJob, future: Future) -> Any:
-    """The job's result; its records replayed; its error raised as in this process."""
-    if future.cancelled():
-        raise OutputError(
-            None, f"{job.path}: not written because another output failed first"
-        )
-    try:
-        outcome = future.result()
-    except BrokenProcessPool as exc:
-        raise OutputError(
-            None,
-            f"{job.path}: the process writing it ended abruptly (out of memory?); "
-            "run again with [output] write_workers = 1",
-        ) from exc
-    _replay(outcome)
-    if outcome.error is not None:
-        error = outcome.error
-        error.add_note(f"while writing {job.path} (in a worker process)")
-        raise error from WorkerTraceback(outcome.traceback)
-    return outcome.value
+def _results(jobs: Sequence[WriteJob], futures: list[Future]) -> list[Any]:
+    """The jobs' results in order, their records replayed; the first error in the
+    jobs' order raised as it was raised in the worker."""
+    results: list[Any] = []
+    failure: BaseException | None = None
+    for job, future in zip(jobs, futures, strict=True):
+        results.append(None)
+        if future.cancelled():  # only after another job failed
+            continue
+        try:
+            outcome = future.result()
+        except BrokenProcessPool as exc:
+            broken = OutputError(
+                f"{job.path}: not written: a process writing the outputs ended "
+                "abruptly (out of memory?); run again with [output] "
+                "write_workers = 1",
+            )
+            broken.__cause__ = exc
+            failure = failure or broken
+            continue
+        _replay(outcome)
+        if outcome.error is not None and failure is None:
+            failure = outcome.error
+            failure.add_note(f"while writing {job.path} (in a worker process)")
+            failure.__cause__ = WorkerTraceback(outcome.traceback)
+        results[-1] = outcome.value
+    if failure is not None:
+        raise failure
+    return results
 
 
 # ------------------------------------------------------------ inside the worker
@@ -295,9 +304,10 @@ def _in_worker(
     """Run one job in a worker; catch its log records, warnings and error."""
     logger = logging.getLogger("ledgerflow")
     keep = _Keep()
-    logger.addHandler(keep)
+    # only kept, to be replayed by the parent: not printed or sent from here
+    handlers, logger.handlers = logger.handlers, [keep]
     logger.setLevel(level)
-    logger.propagate = False  # replayed by the parent, not printed here
+    logger.propagate = False
     outcome = _Outcome()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -310,7 +320,7 @@ def _in_worker(
             (str(w.message), w.category, w.filename, w.lineno) for w in caught
         ]
     finally:
-        logger.removeHandler(keep)
+        logger.handlers = handlers
     outcome.records = keep.records
     return outcome
 
