@@ -74,3 +74,21 @@ def test_the_same_export_dropped_twice_counts_once(tmp_path):
         "매출.csv",
     )
     assert labels.reason(refused.rule, "en", refused.detail).endswith("(매출.csv)")
+
+
+def test_map_distinct_maps_each_code_like_series_map():
+    codes = pd.Series(
+        ["007", "12", pd.NA, "007", "99"], dtype="string", index=[5, 6, 7, 8, 9]
+    )
+    mapped = assemble.map_distinct(codes, {"007": "P0001", "12": "P0002"})
+    assert mapped.dtype == "string"
+    assert mapped.index.tolist() == [5, 6, 7, 8, 9]
+    assert mapped.tolist() == ["P0001", "P0002", pd.NA, "P0001", pd.NA]
+
+
+def test_attach_partner_ids_leaves_the_given_frame_alone():
+    lines = pd.DataFrame({"partner_code": pd.Series(["A", "B"], dtype="string")})
+    code_map = pd.DataFrame({"partner_code": ["B"], "partner_id": ["P0007"]})
+    out = assemble.attach_partner_ids(lines, code_map)
+    assert out["partner_id"].tolist() == [pd.NA, "P0007"]
+    assert list(lines.columns) == ["partner_code"]

@@ -726,3 +726,12 @@ def test_shown_scorecard_takes_each_rows_own_points_and_explains_its_grade():
         "weakest on sales contribution (5 points).",
     ]
     assert shown["prune_reason"].tolist() == [pd.NA, pd.NA, "Grade C"]
+
+
+def test_category_text_is_astype_string():
+    from ledgerflow.evaluation import category_text
+
+    values = pd.Series(["P2", "P1", None, "P2"], index=[3, 1, 2, 0]).astype("category")
+    text = category_text(values)
+    pd.testing.assert_series_equal(text, values.astype("string"))
+    assert text.tolist() == ["P2", "P1", pd.NA, "P2"]

@@ -784,3 +784,31 @@ def test_every_code_the_master_emits_has_a_label():
     codes += [f"change_{r}" for r in CHANGE_RISKS]
     missing = [c for c in codes if c not in rules or set(rules[c]) < {"ko", "en"}]
     assert missing == []
+
+
+def test_group_codes_number_combinations_in_order_of_appearance():
+    from ledgerflow.master.records import group_codes
+
+    first = pd.Series(["a", "b", "a", pd.NA, "a", pd.NA], dtype="string")
+    second = pd.Series(["x", "x", "x", "y", "y", "y"], dtype="string")
+    # (a,x) (b,x) (a,x) (NA,y) (a,y) (NA,y): NA is a value like any other
+    assert group_codes([first, second]).tolist() == [0, 1, 0, 2, 3, 2]
+
+
+def test_lines_that_differ_only_in_spacing_are_one_record():
+    rows = [
+        ("2024-03-05", "C1", "가나상사", 10),
+        ("2024-01-10", " C1", "가나상사 ", 20),
+        ("2024-02-01", "C1", "가나상사", 30),
+        ("2024-02-02", "C2", "다라", 40),
+    ]
+    keys = ["doc_date", "partner_code", "partner_name", "supply_amount"]
+    lines = sales([dict(zip(keys, row, strict=True)) for row in rows], "매출.xlsx")
+    result = build_master(NONE, lines, NONE, None, {})
+    by_code = result.master.set_index("partner_code")
+    # rows 2, 3 and 4 (Excel numbering) clean to the same code and name
+    assert by_code.loc["C1", "n_sales_lines"] == 3
+    assert by_code.loc["C1", "first_txn_date"] == pd.Timestamp("2024-01-10")
+    assert by_code.loc["C1", "last_txn_date"] == pd.Timestamp("2024-03-05")
+    assert by_code.loc["C2", "n_sales_lines"] == 1
+    assert len(result.master) == 2

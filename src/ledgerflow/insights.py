@@ -312,6 +312,8 @@ class _Data:
     items: pd.DataFrame  # by i: item_code, item_name, item_group
     month_now: int  # year * 12 + month - 1 of the period
     as_of: pd.Timestamp
+    # tables several insights share, computed once (read-only once stored)
+    shared: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _month_index(dates: pd.Series) -> np.ndarray:
@@ -755,15 +757,19 @@ def lapsed_items(data: _Data, cfg: Settings) -> pd.DataFrame:
 
 def _item_revenue_12m(data: _Data) -> pd.DataFrame:
     """p, i, revenue of each item a partner bought in the last 12 months (net
-    revenue > 0), ordered by partner, then item."""
+    revenue > 0), ordered by partner, then item (rhythm and suggestions share it)."""
+    if "item_revenue_12m" in data.shared:
+        return data.shared["item_revenue_12m"]
     lines = data.lines
     inside = (lines["pi"] >= 0) & (lines["month"] > data.month_now - 12)
     sums = lines.loc[inside, "revenue"].groupby(lines.loc[inside, "pi"]).sum()
     sums = sums[sums > 0]
     key, n_items = sums.index.to_numpy(), len(data.items)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"p": key // n_items, "i": key % n_items, "revenue": sums.to_numpy()}
     )
+    data.shared["item_revenue_12m"] = out
+    return out
 
 
 def _ragged(lengths: np.ndarray) -> np.ndarray:
@@ -996,14 +1002,20 @@ def tags(
     found: list[pd.DataFrame] = []
 
     def add(tag: str, mask, rule) -> None:
+        # rule: one text for all, or a function worded only for the tagged rows
+        # (a few of thousands of partners), given their positions in r
         mask = np.asarray(mask, dtype=bool)
-        rules = rule if isinstance(rule, pd.Series) else pd.Series(rule, index=r.index)
+        if callable(rule):
+            rows = np.flatnonzero(mask)
+            rules = pd.Series(rule(rows), index=r.index[rows], dtype="object")
+        else:
+            rules = pd.Series(rule, index=r.index)[mask]
         found.append(
             pd.DataFrame(
                 {
                     "partner_id": r.loc[mask, "partner_id"],
                     "tag": tag,
-                    "rule": rules[mask].astype("string"),
+                    "rule": rules.astype("string"),
                 }
             )
         )
@@ -1016,11 +1028,10 @@ def tags(
     add(
         "vip",
         (vip_rank <= cfg.tag_vip_top_n) & (revenue > 0),
-        vip_rank.map(
-            lambda rank: message(
-                "tag_rule_vip", rank=f"{rank:.0f}", top=cfg.tag_vip_top_n
-            )
-        ),
+        lambda rows: [
+            message("tag_rule_vip", rank=f"{rank:.0f}", top=cfg.tag_vip_top_n)
+            for rank in vip_rank.iloc[rows]
+        ],
     )
 
     by_month = data.lines.groupby(["p", "month"])["revenue"].sum().reset_index()
@@ -1034,8 +1045,9 @@ def tags(
     change = pd.Series(
         np.where(prev_t > 0, last_t / np.where(prev_t > 0, prev_t, 1) - 1, np.nan)
     )
-    trend = pd.Series(
-        [
+
+    def trend(rows: np.ndarray) -> list[str]:
+        return [
             message(
                 "tag_rule_trend",
                 months=t,
@@ -1043,9 +1055,11 @@ def tags(
                 previous=f"{prev:,.0f}",
                 change=f"{c:+.0%}" if c == c else "",
             )
-            for last, prev, c in zip(last_t, prev_t, change, strict=True)
+            for last, prev, c in zip(
+                last_t[rows], prev_t[rows], change.iloc[rows], strict=True
+            )
         ]
-    )
+
     add("growing", (change >= cfg.tag_growing_change).to_numpy(), trend)
     add("declining", (change <= cfg.tag_declining_change).to_numpy(), trend)
 
@@ -1053,18 +1067,19 @@ def tags(
     add(
         "dormant",
         (days > cfg.tag_dormant_days).to_numpy(),
-        r["days_since_last_order"].map(
-            lambda d: message("tag_rule_dormant", days=d, limit=cfg.tag_dormant_days),
-            na_action="ignore",
-        ),
+        lambda rows: [
+            message("tag_rule_dormant", days=d, limit=cfg.tag_dormant_days)
+            for d in r["days_since_last_order"].iloc[rows]
+        ],
     )
     new_from = _month_start(now - cfg.tag_new_months + 1)
     add(
         "new",
         (r["first_order_date"] >= new_from).to_numpy(),
-        r["first_order_date"]
-        .dt.strftime("%Y-%m-%d")
-        .map(lambda d: message("tag_rule_new", first=d, since=f"{new_from:%Y-%m-%d}")),
+        lambda rows: [
+            message("tag_rule_new", first=d, since=f"{new_from:%Y-%m-%d}")
+            for d in r["first_order_date"].iloc[rows].dt.strftime("%Y-%m-%d")
+        ],
     )
     add(
         "single_item_buyer",
@@ -1208,8 +1223,8 @@ def master_with_tags(master: pd.DataFrame, tags: pd.DataFrame) -> pd.DataFrame:
     if tags.empty or "partner_id" not in out:
         out["rule_tags"] = pd.Series(pd.NA, index=out.index, dtype="string")
         return out
-    joined = tags.groupby("partner_id", sort=False)["tag"].agg(
-        lambda values: "; ".join(dict.fromkeys(values))
-    )
+    # each tag once per partner, in the order the tags frame lists them
+    distinct = tags[["partner_id", "tag"]].drop_duplicates()
+    joined = distinct.groupby("partner_id", sort=False)["tag"].agg("; ".join)
     out["rule_tags"] = out["partner_id"].map(joined).astype("string")
     return out
