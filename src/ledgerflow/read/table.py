@@ -290,7 +290,8 @@ def _build(
             widths = profile.layout.get("postcode_width", ["5"])
             field_options["width"] = int(widths[0]) if widths else None
         if c in uncertain:
-            _check_uncertain(field_name, arrays[c], uncertain[c], columnar, options)
+            checked = {k: v for k, v in field_options.items() if k != "number_formats"}
+            _check_uncertain(field_name, arrays[c], uncertain[c], columnar, checked)
             if nulls:
                 _check_uncertain_nulls(arrays[c], uncertain[c], columnar, nulls)
         parsed = values.parse_field(field_name, series, **field_options)
@@ -370,12 +371,9 @@ def _check_uncertain(
         return
     if len(texts) > _MAX_CHECKED:
         raise AmbiguousCells(f"{field_name}: {len(texts):,} texts that may be numbers")
-    field_options = {**options}
-    if field_name == "postcode":
-        field_options["width"] = 5
-    as_text = values.parse_field(field_name, texts, **field_options)
+    as_text = values.parse_field(field_name, texts, **options)
     origins = pd.Series([columnar.origin(t) for t in texts], dtype=object)
-    as_cell = values.parse_field(field_name, origins, **field_options)
+    as_cell = values.parse_field(field_name, origins, **options)
     left, right = as_text.values, as_cell.values
     same = (left.isna() & right.isna()) | (left == right).fillna(False)
     same &= as_text.errors.to_numpy() == as_cell.errors.to_numpy()

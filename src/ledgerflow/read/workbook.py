@@ -98,11 +98,7 @@ class Workbook:
         except FileRefused:
             raise
         except Exception as exc:  # the engines raise their own types for bad parts
-            raise FileRefused(
-                "file_corrupt",
-                f"sheet {sheet.name!r} is damaged ({type(exc).__name__}: {exc}); open "
-                "the file in Excel, save it as xlsx and drop it again",
-            ) from exc
+            raise _damaged(sheet, exc) from exc
 
     def check_sheet(self, sheet: Sheet) -> SheetScan | None:
         """The pre-scan of an xlsx sheet (size limits, formulas; see load), once.
@@ -112,7 +108,12 @@ class Workbook:
         if self.format != "xlsx":
             return None
         if sheet.name not in self.scans:
-            self._check_extent(sheet.name)
+            try:
+                self._check_extent(sheet.name)
+            except FileRefused:
+                raise
+            except Exception as exc:  # a damaged part: refused as load refuses it
+                raise _damaged(sheet, exc) from exc
         return self.scans.get(sheet.name)
 
     def sheet_part(self, name: str) -> str | None:
@@ -265,6 +266,14 @@ class Workbook:
                 cells=", ".join(examples["zero"][:3]),
             )
         return None
+
+
+def _damaged(sheet: Sheet, exc: Exception) -> FileRefused:
+    return FileRefused(
+        "file_corrupt",
+        f"sheet {sheet.name!r} is damaged ({type(exc).__name__}: {exc}); open "
+        "the file in Excel, save it as xlsx and drop it again",
+    )
 
 
 def _zip_read(data: bytes, name: str) -> bytes:
