@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 
@@ -48,6 +49,52 @@ sheet = reader.load_sheet_by_name(sys.argv[2], header_row=None)
 table = sheet.to_arrow()
 print(time.perf_counter() - start, table.num_rows)
 """
+
+# The fixed cost of a run, in one process: imports, then the flow's body as plain
+# functions (ledgerflow without Prefect; the first pays what the stages load on first
+# use) and as the Prefect flow with the settings `ledgerflow run` uses, first once each,
+# then REPEAT times in turns so that a change of the machine's load hits both alike.
+# Prints one JSON line: wall and CPU seconds of each step.
+FIXED_COST_PROBE = """
+import json, sys, time
+from pathlib import Path
+
+def clock():
+    return time.perf_counter(), time.process_time()
+
+steps = {}
+def step(name, since):
+    wall, cpu = clock()
+    steps.setdefault(name, []).append(
+        {"wall": round(wall - since[0], 3), "cpu": round(cpu - since[1], 3)}
+    )
+    return wall, cpu
+
+began = time.time()
+mark = clock()
+from ledgerflow import cli
+cli._prefect_environment(Path(".ledgerflow"))  # before Prefect reads its settings
+mark = step("import_cli", mark)
+import prefect
+mark = step("import_prefect", mark)
+from ledgerflow.paths import load_flow_module
+module = load_flow_module("monthly_partner_report")
+mark = step("import_ledgerflow", mark)
+source, out, repeat = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+order = ["plain_first", "prefect_first"] + ["plain", "prefect"] * repeat
+for n, name in enumerate(order):
+    target = str(out / f"{n}-{name}")
+    if name.startswith("plain"):
+        module.report_month(source, target, None, None, None, use_store=False)
+    else:
+        with cli._run_settings():
+            module.monthly_partner_report(
+                input_dir=source, output_dir=target, archive=False, use_store=False
+            )
+    mark = step(name, mark)
+print(json.dumps({"steps": steps, "began": began, "ended": time.time()}))
+"""
+PROBE_REPEAT = 3
 
 
 # ----------------------------------------------------------------- readers
@@ -180,27 +227,124 @@ def prefect_server(work: Path):
         log.close()
 
 
-def prefect_case(work: Path) -> list[dict]:
-    """Fixed cost of a run: 5 lines, temporary server vs a running server."""
-    folder = rb.tiny_input(work)
-    results = []
-    for label in ("tiny-temporary-first", "tiny-temporary"):
-        results.append(rb.run_case(f"perf-{label}", folder, work, None))
-    with prefect_server(work) as url:
-        os.environ["PREFECT_API_URL"] = url
-        try:
-            for label in ("tiny-server-first", "tiny-server"):
-                results.append(rb.run_case(f"perf-{label}", folder, work, None))
-        finally:
-            del os.environ["PREFECT_API_URL"]
-    print("\nPrefect's fixed cost (5 sales lines; wall - flow = start-up, Prefect):")
-    for r in results:
-        total = (r.get("timings") or {}).get("total") or 0.0
-        print(
-            f"  {r['case']:<28} wall {r['seconds']:6.1f} s, flow {total:5.1f} s, "
-            f"outside the flow {r['seconds'] - total:5.1f} s, exit {r['exit_code']}"
+def fixed_cost_probe(folder: Path, work: Path, mode: str) -> dict:
+    """FIXED_COST_PROBE in a child: median wall and CPU seconds of each step."""
+    out = work / f"perf-probe-{mode}-output"
+    shutil.rmtree(out, ignore_errors=True)
+    repeat = str(PROBE_REPEAT)
+    started = time.time()
+    result = rb.measure(
+        [sys.executable, "-c", FIXED_COST_PROBE, str(folder), str(out), repeat],
+        work / f"perf-probe-{mode}.log",
+        work,
+    )
+    lines = [x for x in result["stdout"].splitlines() if x.startswith("{")]
+    if result["exit_code"] != 0 or not lines:
+        return {"error": f"exit {result['exit_code']}; see {result['log']}"}
+    probe = json.loads(lines[-1])
+    steps = probe["steps"]
+    median = {
+        name: {k: float(np.median([t[k] for t in times])) for k in ("wall", "cpu")}
+        for name, times in steps.items()
+    }
+    return {
+        "steps": median,
+        "all_steps": steps,
+        "wall": result["seconds"],
+        # to the probe's first line; from its last line to the process's end
+        "start": round(probe["began"] - started, 3),
+        "exit": round(started + result["seconds"] - probe["ended"], 3),
+    }
+
+
+def fixed_cost_lines(mode: str, probe: dict, runs: list[dict]) -> list[str]:
+    """The fixed cost of a run, each part apart (README: "The fixed cost")."""
+    if "error" in probe:
+        return [f"\n{mode}: probe failed: {probe['error']}"]
+    st = probe["steps"]
+
+    def part(label: str, key: str) -> str:
+        return (
+            f"  {label:<42} {st[key]['wall']:6.2f} s wall, {st[key]['cpu']:6.2f} s CPU"
         )
-    return [{"case": "prefect", "runs": results}]
+
+    def over(key: str, unit: str) -> float:
+        return st[key][unit] - st["plain"][unit]
+
+    fixed = st["import_prefect"]["wall"] + over("prefect_first", "wall")
+    fixed_cpu = st["import_prefect"]["cpu"] + over("prefect_first", "cpu")
+    out = [
+        f"\n{mode}:",
+        f"  {'interpreter start':<42} {probe['start']:6.2f} s wall",
+        part("import ledgerflow.cli", "import_cli"),
+        part("import prefect", "import_prefect"),
+        part("import the flow (ledgerflow, pandas, ...)", "import_ledgerflow"),
+        part("flow body plain, first in the process", "plain_first"),
+        part(f"flow body plain (median of {PROBE_REPEAT})", "plain"),
+        part("flow via Prefect, first in the process", "prefect_first"),
+        part(f"flow via Prefect (median of {PROBE_REPEAT})", "prefect"),
+        f"  Prefect orchestration = via Prefect - plain: first in the process "
+        f"{over('prefect_first', 'wall'):5.2f} s wall "
+        f"({over('prefect_first', 'cpu'):5.2f} CPU), later runs "
+        f"{over('prefect', 'wall'):5.2f} s ({over('prefect', 'cpu'):5.2f} CPU)",
+        f"  {'exit (Prefect sends what it holds)':<42} {probe['exit']:6.2f} s wall",
+        f"  FIXED COST OF PREFECT for one `ledgerflow run` = import prefect + "
+        f"first orchestration = {fixed:5.2f} s wall ({fixed_cpu:5.2f} s CPU)",
+    ]
+    for r in runs:
+        total = (r.get("timings") or {}).get("total") or 0.0
+        out.append(
+            f"  `ledgerflow run` {r['case']:<26} wall {r['seconds']:6.2f} s, flow "
+            f"{total:5.2f} s, outside the flow {r['seconds'] - total:5.2f} s, exit "
+            f"{r['exit_code']}"
+        )
+    return out
+
+
+def prefect_case(work: Path) -> list[dict]:
+    """Fixed cost of a run on 5 lines: temporary server vs a running server.
+
+    For each: the probe (imports, the body plain vs via Prefect in one process),
+    then `ledgerflow run` twice (wall - the flow's own total = outside the flow).
+    """
+    folder = rb.tiny_input(work)
+    # "temporary" must not reach a server the environment names; put it back after.
+    users_api = os.environ.pop("PREFECT_API_URL", None)
+    bare = rb.measure([sys.executable, "-c", "pass"], work / "perf-bare.log", work)
+    help_ = rb.measure(
+        [*rb.ledgerflow_command(), "--help"], work / "perf-help.log", work
+    )
+    results = {"interpreter": bare["seconds"], "help": help_["seconds"]}
+    lines = [
+        "\nPrefect's fixed cost (5 sales lines; wall = elapsed, CPU = this "
+        "process's own):",
+        f"  bare interpreter start {bare['seconds']:.2f} s; `ledgerflow --help` "
+        f"{help_['seconds']:.2f} s",
+    ]
+    for mode in ("temporary", "server"):
+        server = prefect_server(work) if mode == "server" else contextlib.nullcontext()
+        with server as url:
+            if url:
+                os.environ["PREFECT_API_URL"] = url
+            try:
+                probe = fixed_cost_probe(folder, work, mode)
+                runs = [
+                    rb.run_case(f"perf-tiny-{mode}{suffix}", folder, work, None)
+                    for suffix in ("-first", "")
+                ]
+            finally:
+                os.environ.pop("PREFECT_API_URL", None)
+        label = (
+            "temporary server (no PREFECT_API_URL)"
+            if mode == "temporary"
+            else "a running server (`prefect server start` on loopback)"
+        )
+        lines += fixed_cost_lines(label, probe, runs)
+        results[mode] = {"probe": probe, "runs": runs}
+    if users_api:
+        os.environ["PREFECT_API_URL"] = users_api
+    print("\n".join(lines))
+    return [{"case": "prefect", **results}]
 
 
 # ------------------------------------------------------------- incremental
@@ -287,52 +431,113 @@ def month_export(
     os.replace(partial, path)
 
 
-def incremental_case(work: Path, month_lines: int, seed: int) -> list[dict]:
-    """24 months processed, then one new month dropped: second run vs first."""
+MONTHS = pd.period_range("2024-11", periods=25, freq="M")
+# A year of the issue's mid-size company (1,000,000 lines) in monthly exports.
+MONTH_LINES = 1_000_000 // 12
+
+
+def month_exports(work: Path, month_lines: int, seed: int, jobs: int) -> Path:
+    """The 25 monthly exports of ``month_lines`` lines, written once and kept.
+
+    They are kept in results/perf-months-<lines>/ (each month's file is written
+    under a temporary name and renamed when complete, so an interrupted run leaves
+    no half file); months already there are not written again. ``jobs`` processes
+    write months side by side.
+    """
     source = work / f"perf-months-{month_lines}"
     source.mkdir(parents=True, exist_ok=True)
     people = _partners(np.random.default_rng(seed), 5000)
-    months = pd.period_range("2024-11", periods=25, freq="M")
+    todo = [
+        (source / f"매출내역_{month}.xlsx", month, seed + k)
+        for k, month in enumerate(MONTHS)
+        if not (source / f"매출내역_{month}.xlsx").exists()
+    ]
     started = time.perf_counter()
-    for k, month in enumerate(months):
-        path = source / f"매출내역_{month}.xlsx"
-        if not path.exists():
-            month_export(path, month, month_lines, people, seed + k)
-    print(f"\n25 monthly exports ready in {time.perf_counter() - started:.0f} s")
+    if jobs > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(min(jobs, len(todo))) as pool:
+            waiting = [
+                pool.submit(month_export, path, month, month_lines, people, s)
+                for path, month, s in todo
+            ]
+            for done in waiting:
+                done.result()
+    else:
+        for path, month, s in todo:
+            month_export(path, month, month_lines, people, s)
+    print(
+        f"\n25 monthly exports of {month_lines:,} lines in {source}: "
+        f"{len(todo)} written in {time.perf_counter() - started:.0f} s"
+    )
+    return source
 
-    folder = work / "perf-incremental-input"
+
+def incremental_pair(source: Path, work: Path, mode: str) -> dict:
+    """The first run on 24 months (empty store), then again with month 25 added."""
+    folder = work / f"perf-incremental-{mode}-input"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
-    for month in months[:24]:
+    for month in MONTHS[:24]:
         name = f"매출내역_{month}.xlsx"
         (folder / name).symlink_to(source / name)
-    shutil.rmtree(work / "perf-incremental-output", ignore_errors=True)
-    store_dir = work / "perf-incremental-output" / ".state" / "store"
-    first = rb.run_case("perf-incremental", folder, work, None, again=True)
+    name = f"perf-incremental-{mode}"
+    store_dir = work / f"{name}-output" / ".state" / "store"
+    first = rb.run_case(name, folder, work, None)  # a new output folder and store
     first["store_entries"] = len(list(store_dir.rglob("meta.json")))
-    # Same case name (same output folder and store); keep the first run's log apart.
-    first_log = work / "perf-incremental-first.log"
-    shutil.copyfile(first["log"], first_log)
-    first["log"] = str(first_log)
-    name = f"매출내역_{months[24]}.xlsx"
-    (folder / name).symlink_to(source / name)
-    second = rb.run_case("perf-incremental", folder, work, None, again=True)
+    latest = f"매출내역_{MONTHS[24]}.xlsx"
+    (folder / latest).symlink_to(source / latest)
+    second = rb.run_case(name, folder, work, None, again=True)
     # 25 entries: month 25 was read, the other 24 came from the store; 49 would
     # mean the parsing rules (e.g. the code) changed between the runs.
     second["store_entries"] = len(list(store_dir.rglob("meta.json")))
+    return {"mode": mode, "first": first, "second": second}
+
+
+def incremental_case(
+    work: Path, month_lines: int, seed: int, jobs: int, modes: list[str]
+) -> list[dict]:
+    """24 months processed, then one new month dropped: second run vs first.
+
+    Each of ``modes``: "temporary" (Prefect's temporary server, no
+    PREFECT_API_URL) and "server" (a `prefect server start` on loopback).
+    """
+    source = month_exports(work, month_lines, seed, jobs)
+    users_api = os.environ.pop("PREFECT_API_URL", None)
+    pairs = []
+    try:
+        for mode in modes:
+            server = prefect_server(work) if mode == "server" else None
+            with server or contextlib.nullcontext() as url:
+                if url:
+                    os.environ["PREFECT_API_URL"] = url
+                try:
+                    pairs.append(incremental_pair(source, work, mode))
+                finally:
+                    os.environ.pop("PREFECT_API_URL", None)
+    finally:
+        if users_api:
+            os.environ["PREFECT_API_URL"] = users_api
     print(
-        f"incremental, {month_lines:,} lines a month: first run on 24 months "
-        f"{first['seconds']:.1f} s wall, with month 25 added {second['seconds']:.1f} s "
-        f"= {second['seconds'] / first['seconds']:.2f} of the first (target <= 0.20)"
+        f"\nincremental, 24 months of {month_lines:,} lines "
+        f"({24 * month_lines:,} lines, 5,000 partners), then month 25 added:"
     )
-    for label, run in (("first", first), ("second", second)):
-        total = (run.get("timings") or {}).get("total")
+    for pair in pairs:
+        first, second = pair["first"], pair["second"]
+        share = second["seconds"] / first["seconds"]
         print(
-            f"  {label}: flow {total} s, store entries after it {run['store_entries']}"
+            f"  {pair['mode']:<9}: first run {first['seconds']:7.1f} s wall, with "
+            f"month 25 {second['seconds']:6.1f} s = {share:.3f} of the first "
+            "(target <= 0.20)"
         )
-        for line in stage_lines(run):
-            print(f"    {line}")
-    return [{"case": "incremental", "first": first, "second": second}]
+        for label, run in (("first", first), ("second", second)):
+            total = (run.get("timings") or {}).get("total")
+            print(
+                f"    {label}: exit {run['exit_code']}, flow {total} s, peak "
+                f"{run['peak_mib']:.0f} MiB, store entries after it "
+                f"{run['store_entries']}"
+            )
+            for line in stage_lines(run):
+                print(f"      {line}")
+    return [{"case": "incremental", "month_lines": month_lines, "pairs": pairs}]
 
 
 # ------------------------------------------------------------------ master
@@ -412,7 +617,29 @@ def main(argv: list[str] | None = None) -> int:
         "--lines", nargs="+", type=int, default=[100_000, 250_000], help="readers"
     )
     parser.add_argument(
-        "--month-lines", type=int, default=20_000, help="lines per month (20000)"
+        "--month-lines",
+        type=int,
+        default=MONTH_LINES,
+        help=f"incremental: lines per month ({MONTH_LINES}: a million a year)",
+    )
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        choices=["temporary", "server"],
+        default=["temporary", "server"],
+        help="incremental: Prefect's temporary server, a running server, or both",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes writing the monthly exports side by side",
+    )
+    parser.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="write the monthly exports of --month-lines (and nothing else); start "
+        "it early, as a million lines a year take minutes to write",
     )
     parser.add_argument(
         "--partners", nargs="+", type=int, default=[5_000, 50_000], help="master"
@@ -426,12 +653,17 @@ def main(argv: list[str] | None = None) -> int:
     info = rb.machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
     results: list[dict] = []
+    if args.generate_only:
+        month_exports(work, args.month_lines, args.seed, args.jobs)
+        return 0
     if "prefect" in args.cases:
         results += prefect_case(work)
     if "readers" in args.cases:
         results += readers_case(args.lines, work, args.seed)
     if "incremental" in args.cases:
-        results += incremental_case(work, args.month_lines, args.seed)
+        results += incremental_case(
+            work, args.month_lines, args.seed, args.jobs, args.modes
+        )
     if "master" in args.cases:
         results += master_case(args.partners, args.seed)
 

@@ -7,6 +7,7 @@ starts Prefect, because starting Prefect costs seconds and a typo should not.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -35,6 +36,23 @@ def _prefect_environment(state_dir: Path) -> None:
     # Prefect's per-task "Finished in state Completed()" lines drown the summary the
     # CLI prints; PREFECT_LOGGING_LEVEL=INFO brings them back.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _run_settings():
+    """Prefect settings for the one flow run of `ledgerflow run` (a context manager).
+
+    Flow-run heartbeats are off: Prefect's heartbeat thread sleeps in one-second
+    steps and every flow run waits for it at its end (up to a second a run, a third
+    of Prefect's fixed cost against a running server), and a run in a terminal that
+    ends with its process needs no crash detection. Set
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY (seconds, at least 30) to keep them, e.g. for
+    a server automation that marks runs without heartbeats as crashed.
+    """
+    if os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY"):
+        return contextlib.nullcontext()
+    from prefect.settings import temporary_settings
+
+    return temporary_settings(updates={"flows.heartbeat_frequency": None})
 
 
 def _config_path(args: argparse.Namespace) -> Path | None:
@@ -113,15 +131,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     flow = _with_task_runner(
         flow_module.monthly_partner_report, args.workers, args.dask_address
     )
-    summary = flow(
-        input_dir=str(input_dir),
-        output_dir=str(output_dir),
-        period=args.period,
-        lang=args.lang,
-        config_path=str(config_path) if config_path else None,
-        archive=args.archive,
-        use_store=not args.no_store,
-    )
+    with _run_settings():
+        summary = flow(
+            input_dir=str(input_dir),
+            output_dir=str(output_dir),
+            period=args.period,
+            lang=args.lang,
+            config_path=str(config_path) if config_path else None,
+            archive=args.archive,
+            use_store=not args.no_store,
+        )
     lang = args.lang or load_config(config_path)["run"]["lang"]
     return _print_summary(summary, lang, output_dir)
 
