@@ -193,6 +193,7 @@ def body(
     field_of = {c: f for f, c in header.mapping.items()}
     columns: list[np.ndarray] = [np.full(n, None, dtype=object) for _ in range(total)]
     uncertain: dict[int, np.ndarray] = {}
+    factorized: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for array, c in zip(batch.columns, where, strict=True):
         kind = array.type
         if pa.types.is_null(kind) or array.null_count == n:
@@ -207,6 +208,10 @@ def body(
             columns[c] = stamps
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
             columns[c] = array.to_numpy(zero_copy_only=False)
+            encoded = array.dictionary_encode()
+            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+            factorized[c] = (codes.astype(np.intp), distinct)
             mask = pc.match_substring_regex(array, _UNCERTAIN)
             mask = mask.fill_null(False).to_numpy(zero_copy_only=False)
             if mask.any():
@@ -218,6 +223,7 @@ def body(
         uncertain=uncertain,
         origin=_origin_reader(book.date1904),
         padding_formats=book.has_padding_formats(),
+        factorized=factorized,
     )
 
 

@@ -95,9 +95,20 @@ def scan_plain(values: np.ndarray) -> ColumnScan:
     return ColumnScan(blank=blank, label=zeros.astype(np.int8), number=zeros)
 
 
-def scan_column(values: np.ndarray, rules: RowRules) -> ColumnScan:
-    """Blank, label and number facts; each distinct value is looked at once."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+def scan_column(
+    values: np.ndarray,
+    rules: RowRules,
+    factorized: tuple[np.ndarray, np.ndarray] | None = None,
+) -> ColumnScan:
+    """Blank, label and number facts; each distinct value is looked at once.
+
+    ``factorized`` (codes with -1 for missing, distinct values), when the reader
+    has them already (an Arrow dictionary), saves factorizing ``values`` again.
+    """
+    if factorized is None:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    else:
+        codes, uniques = factorized
     count = len(uniques)
     blank_u = np.zeros(count + 1, dtype=bool)
     label_u = np.zeros(count + 1, dtype=np.int8)

@@ -79,6 +79,8 @@ class Body:
     uncertain: dict[int, np.ndarray] = field(default_factory=dict)
     origin: Callable[[str], object] = str
     padding_formats: bool = False
+    # text columns factorized by the reader: (codes, -1 for blank; distinct values)
+    factorized: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass
@@ -215,8 +217,9 @@ def _build(
         for c, f in field_of.items()
         if tables.FIELD_TYPES.get(f, "text") in ("amount", "number", "flag")
     }
+    factorized = columnar.factorized if columnar is not None else {}
     scans: list[ColumnScan] = [
-        scan_plain(a) if c in plain else scan_column(a, rules)
+        scan_plain(a) if c in plain else scan_column(a, rules, factorized.get(c))
         for c, a in enumerate(arrays)
     ]
     if overflow:
