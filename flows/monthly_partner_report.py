@@ -5,11 +5,18 @@ Tasks are not cached (NO_CACHE): a cache keyed on paths would return stale figur
 after a file is corrected in place (../shared/cases/19), and the stages are cheap
 compared with reading, which is kept per file content by the store (issue 8).
 
+Task runs cost Prefect work (state events, a thread hop), so the files are read in one
+task, `read-validate-files`, unless the flow runs on a parallel task runner (Dask,
+`--workers`), where each file is its own `read-validate-file` task. Called outside a
+flow run, report_month runs the same stages as plain functions (no Prefect at all):
+bench/perf_bench.py times Prefect's share of a run that way.
+
 Run it with `ledgerflow run`, or `python flows/monthly_partner_report.py --input ...`.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -17,7 +24,9 @@ from pathlib import Path
 import cloudpickle
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from ledgerflow import (
     assemble,
@@ -43,6 +52,52 @@ if __name__ in sys.modules and __name__ != "__main__":
     # workers cannot import: send the task functions to them by value instead.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
+log = logging.getLogger(__name__)
+
+
+def _call(stage, *args, **kwargs):
+    """``stage`` as a task run inside a flow run, as the plain function outside one.
+
+    Arguments wrapped in quote() (here or as a value of a dict argument) reach the
+    stage unwrapped; Prefect does not walk through them. It walks every other
+    argument twice per task run, looking for futures and upstream results: the
+    settings are hundreds of values and the files' reject records can be hundreds of
+    thousands (Online Retail), which no task's inputs need to show.
+    """
+    if FlowRunContext.get() is not None:
+        return stage(*args, **kwargs)
+    return stage.fn(
+        *(_unquote(a) for a in args), **{k: _unquote(v) for k, v in kwargs.items()}
+    )
+
+
+def _unquote(value):
+    if isinstance(value, quote):
+        return value.unquote()
+    if isinstance(value, dict):
+        return {k: _unquote(v) for k, v in value.items()}
+    return value
+
+
+def _read_all(paths: list[Path], config: dict, schemas: dict, kept) -> list:
+    """(outcome, from_store) of each file, in the order of ``paths``.
+
+    Outside a flow run: plain calls. On the default runner (one thread): one task
+    for every file, as each task run costs Prefect work and the files are read one
+    after another anyway. On a parallel runner (Dask): one task per file, submitted
+    together so the workers read them side by side. Paths are absolute: Dask workers
+    may run in another working folder.
+    """
+    paths = [p.absolute() for p in paths]
+    context = FlowRunContext.get()
+    if context is None:
+        return [store.read_validated(p, config, schemas, kept) for p in paths]
+    if isinstance(context.task_runner, ThreadPoolTaskRunner):
+        return read_validate_files(paths, quote(config), quote(schemas), quote(kept))
+    # Not quoted: a quote() sent to a Dask worker arrives there as a plain tuple.
+    futures = [read_validate_file.submit(p, config, schemas, kept) for p in paths]
+    return [future.result() for future in futures]
+
 
 def _peak_mib() -> float | None:
     """The peak resident memory of this process so far, in MiB (None on Windows)."""
@@ -62,6 +117,12 @@ def read_validate_file(path: Path, config: dict, schemas: dict, kept):
     # From the store when it holds these bytes under these rules, else read (the
     # store's key is the content's SHA-256, so a file corrected in place is re-read).
     return store.read_validated(path, config, schemas, kept)
+
+
+@task(name="read-validate-files", cache_policy=NO_CACHE)
+def read_validate_files(paths: list[Path], config: dict, schemas: dict, kept):
+    # The files of a run one after another in one task run (see _read_all).
+    return [store.read_validated(p, config, schemas, kept) for p in paths]
 
 
 # --------------------------------------------------------------------------- Transform
@@ -154,7 +215,7 @@ def report_month(
     use_store: bool = True,
 ) -> dict:
     """The body of the flow: read, validate, master, metrics, workbooks, run.json."""
-    logger = get_run_logger()
+    logger = get_run_logger() if FlowRunContext.get() else log
     timings: dict[str, float] = {}
     peak_mib: dict[str, float | None] = {}  # peak RSS of this process after a stage
     started = time.perf_counter()
@@ -170,11 +231,7 @@ def report_month(
     logger.info("input %s: %d files to read", input_dir, len(paths))
     schemas = validate.load_table_schemas()
     kept = store.open_store(config, Path(output_dir)) if use_store else None
-    # Absolute paths: Dask workers may run in another working folder.
-    futures = [
-        read_validate_file.submit(p.absolute(), config, schemas, kept) for p in paths
-    ]
-    loaded = [future.result() for future in futures]
+    loaded = _read_all(paths, config, schemas, kept)
     outcomes = assemble.drop_repeated_files([outcome for outcome, _ in loaded])
     logger.info(
         "input %s: %d of %d files taken from the store",
@@ -209,7 +266,7 @@ def report_month(
     if not config["master"]["as_of"]:
         # Partner status is judged at the end of the reported month, not "today".
         config["master"]["as_of"] = str(chosen.end.date())
-    result = build_master(partners, sales, receivables, registry, config)
+    result = _call(build_master, partners, sales, receivables, registry, quote(config))
     sales = assemble.attach_partner_ids(sales, result.code_map)
     receivables = assemble.attach_partner_ids(receivables, result.code_map)
     assessments = assemble.attach_partner_ids(assessments, result.code_map)
@@ -220,8 +277,14 @@ def report_month(
     peak_mib["master"] = _peak_mib()
 
     mark = time.perf_counter()
-    profit = profitability(
-        sales, receivables, result.master, chosen, config, costs=costs
+    profit = _call(
+        profitability,
+        sales,
+        receivables,
+        result.master,
+        chosen,
+        quote(config),
+        costs=costs,
     )
     profit.notes[:0] = coverage
     # Contact figures: all four in the master, the counts only in the shared month.
@@ -242,35 +305,40 @@ def report_month(
         "asof": chosen.end,
     }
     last_year = state / f"evaluation_{chosen.year - 1}.csv"
-    scored = evaluate(
+    scored = _call(
+        evaluate,
         sales,
         receivables,
         result.master,
         chosen.year,
-        config,
+        quote(config),
         previous=decisions.load_scorecard(last_year),
         **judged,
     )
     suppliers = None
     if len(purchases):
         last_year = state / f"evaluation_suppliers_{chosen.year - 1}.csv"
-        suppliers = evaluate(
+        suppliers = _call(
+            evaluate,
             purchases,
             None,
             result.master,
             chosen.year,
-            config,
+            quote(config),
             side="supplier",
             previous=decisions.load_scorecard(last_year),
             **judged,
         )
-    patterns = purchase_insights(sales, result.master, chosen, config, receivables)
+    patterns = _call(
+        purchase_insights, sales, result.master, chosen, quote(config), receivables
+    )
     result.master = insights.master_with_tags(result.master, patterns.tags)
     timings["metrics"] = time.perf_counter() - mark
     peak_mib["metrics"] = _peak_mib()
 
     mark = time.perf_counter()
-    written = write_workbooks(
+    written = _call(
+        write_workbooks,
         {
             "out_dir": out_dir / str(chosen),
             "period": chosen,
@@ -281,11 +349,11 @@ def report_month(
             "evaluation": scored,
             "suppliers": suppliers,
             "insights": patterns,
-            "outcomes": outcomes,
+            "outcomes": quote(outcomes),
             "contacts": contacts.contact_history(contact_log),
             "sales": sales,
             "settings": config["output"],
-        }
+        },
     )
     master.save_id_registry(result, registry)
     decisions.save_scorecard(
@@ -303,13 +371,14 @@ def report_month(
 
     summary = publish.run_summary(chosen, why, outcomes, written, timings)
     summary["period_notes"] = coverage
-    summary["outputs"] += share_run(
-        summary,
+    summary["outputs"] += _call(
+        share_run,
+        quote(summary),
         out_dir / str(chosen),
         written,
         profit,
         len(result.master),
-        config,
+        quote(config),
         lang,
     )["outputs"]
     summary["peak_mib"] = peak_mib
