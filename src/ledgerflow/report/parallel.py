@@ -20,6 +20,9 @@ Rules:
   this process.
 - Log records and Python warnings of a worker are replayed here, through the
   loggers of this process (so Prefect's run log gets them), when the job ends.
+- As with any multiprocessing, a worker imports the main module of the program
+  first: a script that writes with processes needs the usual
+  ``if __name__ == "__main__":`` guard (the CLI and the flow file have it).
 """
 
 from __future__ import annotations
