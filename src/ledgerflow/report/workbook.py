@@ -29,9 +29,11 @@ Business rules it applies:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import functools
+import itertools
 import logging
 import math
 import re
@@ -412,6 +414,8 @@ class _Column:
     shape: str = "mixed"
     # for "numbers": the values that decide the width (largest, smallest, -0.0)
     extremes: list = field(default_factory=list)
+    # for every shape but "mixed": True where ``values`` holds None
+    empty: np.ndarray | None = None
 
 
 def _write_sheet(sheet, spec: SheetSpec, lang: str, styles: _Styles) -> None:
@@ -459,17 +463,26 @@ def _write_sheet(sheet, spec: SheetSpec, lang: str, styles: _Styles) -> None:
 
 
 def _write_rows(sheet, columns: list[_Column], marked: np.ndarray, styles) -> None:
-    """The data cells, row by row and left to right as a person reads them.
+    """The data cells, each through the xlsxwriter call ``_write_value`` would pick,
+    without the A1-notation wrapper (rows and columns are ints).
 
-    The order matters for the bytes: xlsxwriter numbers shared strings in the order
-    they are first written, and in constant_memory mode a row is flushed as soon as
-    a later row is written. Each cell goes to the same xlsxwriter call as
-    ``_write_value`` would pick, chosen once per column where the column holds one
-    type only, and without the A1-notation wrapper (rows and columns are ints).
+    The order matters for the bytes in two ways only: xlsxwriter numbers shared
+    strings in the order they are first written, and in constant_memory mode it
+    flushes a row as soon as a later row is written. Otherwise a cell lands in its
+    own (row, col) slot whatever the order, so numbers, dates and flags are written
+    a column at a time, and text in reading order (row by row, left to right).
     """
     if not columns or not len(marked):
         return
     plain, highlighted = _row_styles(columns, marked, styles)
+    streaming = getattr(sheet, "constant_memory", True)
+    if streaming or any(column.empty is None for column in columns):
+        _write_in_reading_order(sheet, columns, marked, plain, highlighted)
+    else:
+        _write_by_column(sheet, columns, marked, plain, highlighted)
+
+
+def _write_in_reading_order(sheet, columns, marked, plain, highlighted) -> None:
     writers = [_column_writers(sheet, column) for column in columns]
     values = [column.values for column in columns]
     numbers = range(len(columns))
@@ -485,6 +498,63 @@ def _write_rows(sheet, columns: list[_Column], marked: np.ndarray, styles) -> No
             numbers, row_writers, row_values, row_styles, strict=True
         ):
             write(row, col, value, style)
+
+
+def _write_by_column(sheet, columns, marked, plain, highlighted) -> None:
+    """Every cell of ``columns`` (none "mixed"; xlsxwriter keeping rows in memory)
+    with the loops in C: map() over prepared rows, values and styles."""
+    count = len(marked)
+    rows = np.arange(1, count + 1)
+    shown = np.empty((count, len(columns)), dtype=bool)
+    cell_styles = np.empty((count, len(columns)), dtype=object)
+    for col, column in enumerate(columns):
+        shown[:, col] = ~column.empty
+        choice = np.empty(2, dtype=object)
+        choice[0] = plain[col] if plain is not None else None
+        choice[1] = highlighted[col] if highlighted is not None else None
+        cell_styles[:, col] = choice[marked.astype(np.intp)]
+    blank = _undecorated(sheet, "write_blank")
+    texts = []
+    for col, column in enumerate(columns):
+        empty = column.empty
+        if empty.any():  # only a formatted blank is written; any order will do
+            _call_each(
+                blank,
+                rows[empty].tolist(),
+                itertools.repeat(col),
+                itertools.repeat(None),
+                cell_styles[empty, col].tolist(),
+            )
+        if column.shape == "text":
+            texts.append(col)
+            continue
+        keep = ~empty
+        _call_each(
+            _undecorated(sheet, _SHAPE_WRITERS[column.shape]),
+            rows[keep].tolist(),
+            itertools.repeat(col),
+            itertools.compress(column.values, keep.tolist()),
+            cell_styles[keep, col].tolist(),
+        )
+    if texts:
+        # reading order: the flat, row-major positions of the text cells
+        grid = np.empty((count, len(texts)), dtype=object)
+        for index, col in enumerate(texts):
+            grid[:, index] = columns[col].values
+        cells = np.flatnonzero(shown[:, texts].ravel())
+        text_cols = np.asarray(texts)[cells % len(texts)]
+        _call_each(
+            _undecorated(sheet, "write_string"),
+            (cells // len(texts) + 1).tolist(),
+            text_cols.tolist(),
+            grid.ravel()[cells].tolist(),
+            cell_styles[:, texts].ravel()[cells].tolist(),
+        )
+
+
+def _call_each(write, *arguments) -> None:
+    """write(*cell) for each cell of the zipped ``arguments``, looping in C."""
+    collections.deque(map(write, *arguments), maxlen=0)
 
 
 def _row_styles(columns: list[_Column], marked: np.ndarray, styles) -> tuple:
@@ -588,7 +658,7 @@ def _prepare_numbers(series: pd.Series, missing: np.ndarray, column: _Column) ->
         column.infinite_rows = (np.flatnonzero(infinite) + 2).tolist()
         empty = missing | infinite
     column.values = _with_none(data.tolist(), empty)
-    column.shape = "numbers"
+    column.shape, column.empty = "numbers", empty
     # widths: the formatted length grows with the size of the number, and a minus
     # sign (kept by Python even on -0.0) adds one, so these decide the widest
     sample = data[:WIDTH_SAMPLE_ROWS]
@@ -605,7 +675,7 @@ def _prepare_numbers(series: pd.Series, missing: np.ndarray, column: _Column) ->
 def _prepare_bools(series: pd.Series, missing: np.ndarray, column: _Column) -> bool:
     data = series.to_numpy(dtype=bool, na_value=False)
     column.values = _with_none(data.tolist(), missing)
-    column.shape = "bools"
+    column.shape, column.empty = "bools", missing
     return True
 
 
@@ -617,7 +687,7 @@ def _prepare_dates(series: pd.Series, missing: np.ndarray, column: _Column) -> b
     if len(shown) and (shown.min() < _FIRST_DAY or shown.max() > _LAST_DAY):
         return False
     column.values = _with_none(data.astype(object).tolist(), missing)
-    column.shape = "dates"
+    column.shape, column.empty = "dates", missing
     return True
 
 
@@ -634,7 +704,7 @@ def _prepare_text(series: pd.Series, missing: np.ndarray, column: _Column) -> bo
         if was_cut:
             column.cut_rows.append(row + 2)
     column.values = values
-    column.shape = "text"
+    column.shape, column.empty = "text", missing
     return True
 
 
