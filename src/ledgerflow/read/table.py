@@ -105,6 +105,7 @@ def cell_text(value: object) -> str:
             return ""
         value = pd.Timestamp(value).to_pydatetime()
     if isinstance(value, float):
+        value = float(value)  # a column-wise np.float64 would repr "np.float64(..)"
         if math.isfinite(value) and value.is_integer():
             return str(int(value))
         return repr(value)

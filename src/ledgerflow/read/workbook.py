@@ -40,12 +40,20 @@ _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 _PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z]+:)?f[\s>/]")
 _ROOT_PREFIX = re.compile(rb"<([A-Za-z][\w.-]*):worksheet[\s>]")
+# A <mergeCell> element (any prefix), its attributes; its ref, quoted either way.
+_MERGE_TAG = re.compile(rb"<(?:[A-Za-z][\w.-]*:)?mergeCell\b(?!s)([^>]*)>")
+_MERGE_ATTR = re.compile(rb"""(?:^|\s)ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _MERGE_REF = re.compile(
-    rb'<mergeCell\s+ref="([A-Z]{1,3})([0-9]+)(?::([A-Z]{1,3})([0-9]+))?"'
+    rb"\$?([A-Za-z]{1,3})\$?([0-9]+)(?::\$?([A-Za-z]{1,3})\$?([0-9]+))?"
 )
+_MERGE_WORD = b"mergeCell"
 # Cell types the column-wise reader does not take (see columnar.py): booleans, which
-# fastexcel turns into 1.0 in a number column, and ISO date cells.
+# fastexcel turns into 1.0 in a number column, and ISO date cells. Excel writes
+# t="b"; XML also allows t='b' and spaces around "=", searched for only when a
+# chunk holds such spelling at all (the plain search is the cheap one).
 _SPECIAL_CELL = re.compile(rb't="[bd]"')
+_SPECIAL_CELL_LOOSE = re.compile(rb"""\bt\s*=\s*["'][bd]["']""")
+_LOOSE_SPELLING = (b"='", b" =", b"= ", b"\t=", b"=\t", b"\n=", b"=\n", b"\r=", b"=\r")
 _ROW_NUMBER = re.compile(rb'\sr="([0-9]+)"')
 _CHUNK = 1 << 22
 # Visibility states as Excel writes them.
@@ -336,9 +344,14 @@ def _scan_sheet(data: bytes, path: str) -> SheetScan:
     (``<x:worksheet>``), "<x:f"; the regex only confirms a hit. For the column-wise
     reader: boolean and ISO date cells (one search per chunk), and from the last
     two chunks the last row's number and the merged ranges (after </sheetData>).
+    The merges are known (not None) only when no "mergeCell" appears before that
+    </sheetData> (a <mergeCells> written before the cells, as XML allows) and each
+    <mergeCell> after it has a ref that can be read.
     """
     extent = limits.SheetExtent()
     found = special = prefixed = False
+    first_merge = -1  # offset in the part of the first "mergeCell", if any
+    offset = 0  # bytes of the part before the current chunk
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as stream:
         tail = b""
         needle = b"<f"
@@ -357,18 +370,25 @@ def _scan_sheet(data: bytes, path: str) -> SheetScan:
             extent.update(window)
             if not found and needle in window and _FORMULA_TAG.search(window):
                 found = True
-            special = special or _SPECIAL_CELL.search(window) is not None
+            special = special or _special_cells(window)
+            if first_merge < 0 and (at := window.find(_MERGE_WORD)) >= 0:
+                first_merge = offset - len(tail) + at
             tail = window[-64:]
             before, last = last, chunk
+            offset += len(chunk)
     end = before + last
+    end_at = offset - len(end)  # offset of ``end`` in the part
     last_row = 0
     at = end.rfind(b"<" + prefix_tag + b"row ")
     if at >= 0 and (number := _ROW_NUMBER.search(end, at, end.find(b">", at) + 1)):
         last_row = int(number.group(1))
     merges = None
     data_end = end.rfind(b"</" + prefix_tag + b"sheetData>")
-    if data_end >= 0 or b"<" + prefix_tag + b"sheetData/>" in end:
-        merges = list(dict.fromkeys(_merge_ranges(end[max(data_end, 0) :])))
+    data_found = data_end >= 0 or b"<" + prefix_tag + b"sheetData/>" in end
+    # a "mergeCell" before </sheetData>: merges may be anywhere (None)
+    merges_after = data_end < 0 or first_merge < 0 or first_merge >= end_at + data_end
+    if data_found and merges_after:
+        merges = _merge_ranges(end[max(data_end, 0) :])
     return SheetScan(
         rows=extent.rows,
         columns=extent.columns,
@@ -376,19 +396,43 @@ def _scan_sheet(data: bytes, path: str) -> SheetScan:
         last_row=last_row,
         special_cells=special,
         prefixed=prefixed,
-        merges=merges,
+        merges=None if merges is None else list(dict.fromkeys(merges)),
     )
 
 
-def _merge_ranges(window: bytes) -> list[tuple[int, int, int, int]]:
-    """(first_row, first_col, last_row, last_col), 0-based, of <mergeCell> refs."""
+def _special_cells(window: bytes) -> bool:
+    """True when the XML holds a boolean or ISO date cell (t="b", t='d', ...)."""
+    if _SPECIAL_CELL.search(window):
+        return True
+    if any(spelling in window for spelling in _LOOSE_SPELLING):
+        return _SPECIAL_CELL_LOOSE.search(window) is not None
+    return False
+
+
+def _merge_ranges(window: bytes) -> list[tuple[int, int, int, int]] | None:
+    """(first_row, first_col, last_row, last_col), 0-based, of <mergeCell> refs.
+
+    None when a "mergeCell" in ``window`` is not an element whose ref reads
+    (the caller then cannot say where the merges are).
+    """
     found = []
-    for c0, r0, c1, r1 in _MERGE_REF.findall(window):
-        first_col = limits.column_number(c0) - 1
+    elements = 0
+    for attributes in _MERGE_TAG.findall(window):
+        elements += 1
+        ref = _MERGE_ATTR.search(attributes)
+        cells = ref and _MERGE_REF.fullmatch(ref.group(1) or ref.group(2) or b"")
+        if not cells:
+            return None
+        c0, r0, c1, r1 = cells.groups()
+        first_col = limits.column_number(c0.upper()) - 1
         first_row = int(r0) - 1
-        last_col = limits.column_number(c1) - 1 if c1 else first_col
+        last_col = limits.column_number(c1.upper()) - 1 if c1 else first_col
         last_row = int(r1) - 1 if r1 else first_row
         found.append((first_row, first_col, last_row, last_col))
+    closing = len(re.findall(rb"</(?:[A-Za-z][\w.-]*:)?mergeCell>", window))
+    words = len(re.findall(rb"mergeCell(?!s)", window))
+    if words != elements + closing:
+        return None
     return found
 
 
