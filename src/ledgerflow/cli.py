@@ -512,12 +512,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", help="settings file")
     check.add_argument(
         "--limit",
-        type=int,
+        type=count,
         default=20,
         help="rejected rows and skipped rows to print, each (20)",
     )
     check.set_defaults(handler=_cmd_check)
     return parser
+
+
+def count(text: str) -> int:
+    """A whole number of 0 or more (argparse turns the ValueError into exit 2)."""
+    number = int(text)
+    if number < 0:
+        raise ValueError(text)
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,4 +56,31 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file") from exc
     _merge(config, override, f"{Path(path).name}: ")
+    _check_values(config, Path(path).name)
     return config
+
+
+def _check_values(config: dict[str, Any], name: str) -> None:
+    """Settings whose wrong value would otherwise fail only late in a run (at the
+    write, after minutes of reading), checked when the file is loaded."""
+    output = config.get("output", {})
+    workers = output.get("write_workers", "auto")
+    if isinstance(workers, bool) or not (
+        workers == "auto" or (isinstance(workers, int) and workers >= 1)
+    ):
+        raise ConfigError(
+            f'{name}: output.write_workers: expected "auto" or a whole number of 1 '
+            f"or more (got {workers!r}); fix the file"
+        )
+    kind = output.get("lines_export", "parquet")
+    if kind not in ("parquet", "csv", "none"):
+        raise ConfigError(
+            f"{name}: output.lines_export: expected parquet, csv or none (got "
+            f"{kind!r}); fix the file"
+        )
+    rows = config.get("read", {}).get("columnar_min_rows", 0)
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise ConfigError(
+            f"{name}: read.columnar_min_rows: expected a whole number of 0 or more "
+            f"(got {rows!r}); fix the file"
+        )
