@@ -16,7 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledgerflow import values as V
-from ledgerflow.values import clean_text, parse_codes, parse_field
+from ledgerflow.values import (
+    clean_text,
+    parse_amounts,
+    parse_codes,
+    parse_dates,
+    parse_field,
+    parse_numbers,
+)
 
 # Characters a copy-paste or an ERP export leaves in cells.
 TRICKY = (
@@ -49,6 +56,7 @@ def per_value(column: list) -> pd.Series:
 def same(fast: V.Parsed, slow: V.Parsed, n: int) -> None:
     left, right = fast.values, slow.values.iloc[:n]
     assert left.dtype == right.dtype
+    assert left.index.equals(right.index)
     assert left.isna().tolist() == right.isna().tolist()
     assert left.dropna().tolist() == right.dropna().tolist()
     assert fast.errors.tolist() == slow.errors.iloc[:n].tolist()
@@ -67,6 +75,64 @@ def test_text_and_codes_same_as_per_value(column):
         series = pd.Series(column, dtype=dtype)
         for parse in (parsed_text, parse_codes, lambda s: parse_codes(s, width=5)):
             same(parse(series), parse(per_value(column)), n)
+
+
+NUMERIC = "0123456789,.-+()△▲₩원 \u00a0\u2212０１，－Ee"
+DATELIKE = "0123456789-./ :년월일오전후AMPTZ\u00a0０"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=NUMERIC, max_size=10),
+            st.text(alphabet=DATELIKE, max_size=16),
+            st.sampled_from(["2024.03.07", "24-03-15", "03/13", "20240230", "-"]),
+            st.none(),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_amounts_and_dates_same_as_per_value(column):
+    n = len(column)
+    parsers = [
+        parse_amounts,
+        parse_numbers,
+        parse_dates,
+        lambda s: parse_dates(s, order="DMY", default_year=2024),
+    ]
+    for dtype in (object, "str", "string"):
+        series = pd.Series(column, dtype=dtype)
+        for parse in parsers:
+            same(parse(series), parse(per_value(column)), n)
+
+
+def test_date_and_amount_columns_exact_values():
+    dates = pd.Series(
+        ["2024.03.07", None, "2024.02.30", "2024.03.07", " "], dtype="str"
+    )
+    parsed = parse_dates(dates)
+    assert parsed.values.tolist() == [
+        pd.Timestamp("2024-03-07"),
+        pd.NaT,
+        pd.NaT,
+        pd.Timestamp("2024-03-07"),
+        pd.NaT,
+    ]
+    assert parsed.values.dtype == np.dtype("datetime64[ns]")
+    assert parsed.errors.tolist() == [None, None, "date_invalid", None, None]
+    amounts = pd.Series(["1,234", "(500)", None, "1.234,5", "-"], dtype="string")
+    parsed = parse_amounts(amounts)
+    assert parsed.values.tolist() == [1234.0, -500.0, pd.NA, pd.NA, 0.0]
+    assert parsed.values.dtype == pd.Float64Dtype()
+    assert parsed.errors.tolist() == [
+        None,
+        None,
+        None,
+        "amount_ambiguous_separator",
+        None,
+    ]
 
 
 @settings(max_examples=200, deadline=None)

@@ -241,6 +241,21 @@ def _kept_or_parsed(
     return cells, positions, extra
 
 
+def _each_distinct(
+    strings: pa.Array, parse: Callable[[str], tuple], width: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``parse`` once per distinct text; (each cell's position among the distinct
+    texts, -1 if missing; the ``width`` results per distinct text, object arrays)."""
+    positions, uniques = _distinct_texts(strings)
+    found = [parse(text) for text in uniques.to_pylist()]
+    columns = []
+    for k in range(width):
+        column = np.empty(len(found), dtype=object)
+        column[:] = [r[k] for r in found]
+        columns.append(column)
+    return positions, columns
+
+
 def _clean_as_is(uniques: pa.Array) -> np.ndarray:
     """True for distinct texts that ``_clean_one`` returns unchanged."""
     found = pc.match_substring_regex(uniques, _CLEAN_AS_IS)
@@ -397,6 +412,21 @@ def _parse_numeric(values: pd.Series, prefix: str) -> Parsed:
         array = pd.arrays.FloatingArray(np.where(bad, 0.0, numbers), bad)
         return _result(index, array, errors, _codes(len(numbers)))
 
+    def parse(text: str) -> tuple:
+        if not text.strip():
+            return None, None
+        return _number_from_text(text, prefix)
+
+    strings = _arrow_text(values)
+    if strings is not None:
+        positions, (found, codes) = _each_distinct(strings, parse, 2)
+        ok = np.array([v is not None for v in found] + [False], dtype=bool)
+        known = np.where(ok[:-1], found, 0.0).astype("float64")
+        numbers = np.append(known, 0.0)[positions]
+        errors = _spread(list(codes), positions, None)
+        array = pd.arrays.FloatingArray(numbers, ~ok[positions])
+        return _result(index, array, errors, _codes(len(positions)))
+
     cells = _Cells(values)
     numbers = np.zeros(cells.n, dtype="float64")
     missing = np.ones(cells.n, dtype=bool)
@@ -412,12 +442,6 @@ def _parse_numeric(values: pd.Series, prefix: str) -> Parsed:
 
     idx = cells.where(_TEXT)
     if len(idx):
-
-        def parse(text: str) -> tuple:
-            if not text.strip():
-                return None, None
-            return _number_from_text(text, prefix)
-
         found, codes = _per_unique(cells.raw, idx, parse, 2)
         ok = np.array([v is not None for v in found], dtype=bool)
         numbers[idx[ok]] = found[ok].astype("float64")
@@ -704,6 +728,18 @@ def parse_dates(
         errors[np.isnan(numbers)] = None
         return _result(index, dates, errors, _codes(len(values)))
 
+    def parse(text: str) -> tuple:
+        date, error = _date_from_text(text, order, default_year)
+        found = np.datetime64("NaT") if date is None else np.datetime64(date, "D")
+        return found, error
+
+    strings = _arrow_text(values)
+    if strings is not None:
+        positions, (found, codes) = _each_distinct(strings, parse, 2)
+        found = np.append(found.astype("datetime64[ns]"), np.datetime64("NaT", "ns"))
+        errors = _spread(list(codes), positions, None)
+        return _result(index, found[positions], errors, _codes(len(positions)))
+
     cells = _Cells(values)
     dates = np.full(cells.n, np.datetime64("NaT"), dtype="datetime64[ns]")
     errors = _codes(cells.n)
@@ -719,12 +755,6 @@ def parse_dates(
 
     idx = cells.where(_TEXT)
     if len(idx):
-
-        def parse(text: str) -> tuple:
-            date, error = _date_from_text(text, order, default_year)
-            found = np.datetime64("NaT") if date is None else np.datetime64(date, "D")
-            return found, error
-
         found, codes = _per_unique(cells.raw, idx, parse, 2)
         dates[idx] = found.astype("datetime64[ns]")
         errors[idx] = codes
