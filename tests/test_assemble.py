@@ -76,6 +76,34 @@ def test_the_same_export_dropped_twice_counts_once(tmp_path):
     assert labels.reason(refused.rule, "en", refused.detail).endswith("(매출.csv)")
 
 
+def test_of_identical_files_the_original_is_used_not_the_copy(tmp_path):
+    """Input order puts "12월_매출 (1).csv" before "12월_매출.csv" (a space sorts
+    before a dot); the copy is the one refused, whatever the order."""
+    from ledgerflow.tables import FileRead
+
+    def outcome(name, sha):
+        read = FileRead(tmp_path / name, name, sha, 10, "csv", tables=[])
+        return assemble.FileOutcome(read=read, rows_read=1, rows_used=1)
+
+    kept = assemble.drop_repeated_files(
+        [
+            outcome("12월_매출 (1).csv", "aa"),
+            outcome("12월_매출 - 복사본.csv", "aa"),
+            outcome("12월_매출.csv", "aa"),
+            outcome("x (2).csv", "bb"),
+            outcome("x (3).csv", "bb"),
+        ]
+    )
+    refused = [(o.read.name, o.read.refused) for o in kept]
+    assert [(n, r.detail if r else None) for n, r in refused] == [
+        ("12월_매출 (1).csv", "12월_매출.csv"),
+        ("12월_매출 - 복사본.csv", "12월_매출.csv"),
+        ("12월_매출.csv", None),
+        ("x (2).csv", None),  # both are copies: the first in input order
+        ("x (3).csv", "x (2).csv"),
+    ]
+
+
 def test_map_distinct_maps_each_code_like_series_map():
     codes = pd.Series(
         ["007", "12", pd.NA, "007", "99"], dtype="string", index=[5, 6, 7, 8, 9]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import pandas as pd
 
@@ -68,29 +70,47 @@ def account_file(file_read: FileRead, validated: list) -> FileOutcome:
     return outcome
 
 
+# Names a copy gets from Windows, Excel or a mail client: "매출 (1).xlsx",
+# "매출 - 복사본.xlsx", "매출 - Copy.xlsx", "매출_copy.xlsx", "Copy of 매출.xlsx".
+_COPY_NAME = re.compile(
+    r"(\s\(\d+\)|\s-\s(복사본|사본|copy)(\s\(\d+\))?|[_ ]copy\d*)$|^copy of\s",
+    re.IGNORECASE,
+)
+
+
+def looks_like_copy(name: str) -> bool:
+    """True when ``name`` (a file name) has the mark of a copy of another file."""
+    return _COPY_NAME.search(PurePath(name).stem) is not None
+
+
 def drop_repeated_files(outcomes: list[FileOutcome]) -> list[FileOutcome]:
     """The same export dropped twice (same bytes, another name) counts once.
 
-    The first file (in input order) is used; each later copy is refused with rule
-    ``file_repeated`` naming the file it repeats, so its rows are not added twice
-    and the rejects workbook says why.
+    Of the files with the same bytes, the one whose name is not a copy's ("매출
+    (1).xlsx" and "매출 - 복사본.xlsx" are copies of "매출.xlsx") is used, else the
+    first in input order; each other one is refused with rule ``file_repeated``
+    naming the file used, so its rows are not added twice and the rejects workbook
+    says why.
     """
-    first: dict[str, str] = {}
+    used: dict[str, FileOutcome] = {}
+    for outcome in sorted(
+        (o for o in outcomes if o.read.refused is None),
+        key=lambda o: looks_like_copy(o.read.name),  # stable: input order next
+    ):
+        used.setdefault(outcome.read.sha256, outcome)
     kept = []
     for outcome in outcomes:
         read = outcome.read
-        if read.refused is None and read.sha256 in first:
+        first = used.get(read.sha256) if read.refused is None else None
+        if first is not None and first is not outcome:
+            keeper = first.read.name
             refused = dataclasses.replace(
                 read,
                 tables=[],
-                refused=Reject.for_file(read.name, "file_repeated", first[read.sha256]),
+                refused=Reject.for_file(read.name, "file_repeated", keeper),
             )
             outcome = FileOutcome(read=refused)
-            log.warning(
-                "%s: same content as %s; used once", read.name, first[read.sha256]
-            )
-        elif read.refused is None:
-            first[read.sha256] = read.name
+            log.warning("%s: same content as %s; used once", read.name, keeper)
         kept.append(outcome)
     return kept
 
