@@ -371,6 +371,10 @@ def report_month(
 
     summary = publish.run_summary(chosen, why, outcomes, written, timings)
     summary["period_notes"] = coverage
+    # Say which files were not read again (unchanged bytes, taken from the store);
+    # summary["inputs"] is in the order of ``loaded``.
+    for entry, (_, from_store) in zip(summary["inputs"], loaded, strict=True):
+        entry["from_store"] = from_store
     summary["outputs"] += _call(
         share_run,
         quote(summary),

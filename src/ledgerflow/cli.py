@@ -237,7 +237,10 @@ def _print_summary(summary: dict, lang: str, output_dir: Path) -> int:
             reason = entry["refused"]["reason"]
             print("  " + phrase("cli_refused", lang, file=entry["name"], reason=reason))
         else:
-            print("  " + phrase("cli_rows", lang, file=entry["name"], **rows))
+            line = phrase("cli_rows", lang, file=entry["name"], **rows)
+            if entry.get("from_store"):
+                line += " " + phrase("cli_from_store", lang)
+            print("  " + line)
     month_dir = output_dir / str(summary["period"])
     print(phrase("cli_wrote_in", lang, folder=month_dir))
     for out in summary["outputs"]:
