@@ -1,0 +1,97 @@
+"""Faults found by attacking the speed paths of issue 8 (writer processes, export).
+
+Each test here failed when it was written; its name says the fault. The fix
+belongs to report/parallel.py (owned by another helper); the report of the
+session that found it describes the change proposed. Until then the test is a
+strict xfail (CI stays green; it turns red the day the fault is fixed, as a
+reminder to remove the marker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+# A program that writes two "outputs" with two worker processes; each job notes
+# its process id, then takes a minute (a big workbook being written).
+_WRITER = textwrap.dedent(
+    """
+    import os
+    import sys
+    import time
+    from pathlib import Path
+
+    from ledgerflow.report import parallel
+
+
+    def slow(path):
+        Path(path).write_text(str(os.getpid()))
+        time.sleep(60)
+
+
+    if __name__ == "__main__":
+        folder = Path(sys.argv[1])
+        jobs = [
+            parallel.WriteJob(path=folder / f"{i}.pid", function=slow,
+                              args=(str(folder / f"{i}.pid"),))
+            for i in range(2)
+        ]
+        parallel.run_jobs(jobs, 2)
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, already ended, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="report/parallel.py: workers do not watch the run's process (proposed: "
+    "a ProcessPoolExecutor initializer whose daemon thread waits on "
+    "os.pidfd_open(run pid) and calls os._exit)",
+)
+def test_killed_run_leaves_no_orphan_writer_processes(tmp_path):
+    """A run killed while its workers write (SIGKILL, or SIGTERM, which Python
+    does not handle: a scheduler's timeout, the OOM killer) must not leave its
+    worker processes behind. They waited forever on the call queue, whose write
+    end each worker holds itself, with pandas loaded (about 150 MB each)."""
+    script = tmp_path / "writer.py"
+    script.write_text(_WRITER)
+    parent = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)],
+        start_new_session=True,  # its own process group, cleaned up below
+        stderr=subprocess.DEVNULL,
+    )
+    pids: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:
+            pids = [
+                int(p.read_text()) for p in tmp_path.glob("*.pid") if p.stat().st_size
+            ]
+            time.sleep(0.1)
+        assert len(pids) == 2, "the two jobs did not start"
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 5
+        while any(map(_alive, pids)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(_alive, pids)), "writer processes outlived the run"
+    finally:
+        parent.kill()
+        # the run's own group: its forkserver, workers and resource tracker
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, signal.SIGKILL)
