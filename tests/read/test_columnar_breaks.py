@@ -204,3 +204,25 @@ def test_rejected_number_cells_read_column_wise_show_as_written(tmp_path, caplog
         (3, "거래처코드", "457.5", "code_not_integer"),
         (4, "공급가액", "inf", "amount_not_finite"),
     ]
+
+
+def test_a_date_serial_past_the_year_9999(tmp_path, caplog):
+    """3,000,000 shown as a date is the year 10113: python-calamine gives the
+    number (a date_format reject showing 3000000); fastexcel gave a date that
+    the reject could not show, and the whole file was refused "unreadable"."""
+    path = tmp_path / "far.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("매출")
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, HEADER)
+    for r, serial in enumerate([45992, 3_000_000], start=1):  # 45992 = 2025-12-01
+        sheet.write_number(r, 0, serial, day)
+        sheet.write_row(r, 1, [f"D{r}", "C1", "상사", "x", 1, 100])
+    book.close()
+    result, used = both(path, caplog)
+    assert used == ROW_WISE
+    table = result.tables[0]
+    assert list(table.frame["doc_date"]) == [pd.Timestamp("2025-12-01"), pd.NaT]
+    assert [(r.row, r.column, r.value, r.rule) for r in table.rejects] == [
+        (3, "일자", "3000000", "date_format")
+    ]

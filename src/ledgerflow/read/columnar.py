@@ -22,7 +22,8 @@ Business rules (each "falls back": the sheet is then read row-wise as before):
   in a number column), elements with a namespace prefix, merged ranges not found
   at the end of the sheet XML (the pre-scan looks there), a vertical merge reaching
   below the header, a time-of-day cell (calamine gives a time, fastexcel a date in
-  1899), a non-midnight date-time in a column that is not a date field, a column
+  1899), a date past 9999-12-31 (calamine gives the serial number), a
+  non-midnight date-time in a column that is not a date field, a column
   type other than text, number or date-time, and anything fastexcel refuses.
 """
 
@@ -62,6 +63,8 @@ DATETIME_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9
 _UNCERTAIN = f"^(?:{NUMBER_TEXT}|{DATETIME_TEXT}|true|false)$"
 _DATETIME_RE = re.compile(DATETIME_TEXT)
 _FIRST_DAY = np.datetime64("1900-01-01", "ms")
+# Past Python's last date python-calamine gives the serial number, not a date.
+_PAST_PYTHON = np.datetime64("10000-01-01", "ms")
 
 
 class Fallback(Exception):
@@ -228,10 +231,13 @@ def body(
 
 
 def _check_stamps(stamps: np.ndarray, field_type: str, c: int) -> None:
-    """Fallback for times of day, and for date-times outside a date field."""
+    """Fallback for times of day, dates past the year 9999 (python-calamine
+    gives their serial number), and date-times outside a date field."""
     known = ~np.isnat(stamps)
     if (stamps[known] < _FIRST_DAY).any():
         raise Fallback(f"column {c + 1} holds times of day")
+    if (stamps[known] >= _PAST_PYTHON).any():
+        raise Fallback(f"column {c + 1} holds date serials past 9999-12-31")
     if field_type != "date":
         days = stamps[known].astype("datetime64[D]").astype("datetime64[ms]")
         if (stamps[known] != days).any():
