@@ -1,10 +1,8 @@
 """Faults found by attacking the speed paths of issue 8 (writer processes, export).
 
 Each test here failed when it was written; its name says the fault. The fix
-belongs to report/parallel.py (owned by another helper); the report of the
-session that found it describes the change proposed. Until then the test is a
-strict xfail (CI stays green; it turns red the day the fault is fixed, as a
-reminder to remove the marker).
+belongs to report/parallel.py; both are fixed there (workers watch the run's
+process; an interrupt cancels the jobs not started).
 """
 
 from __future__ import annotations
@@ -16,8 +14,6 @@ import subprocess
 import sys
 import textwrap
 import time
-
-import pytest
 
 # A program that writes two "outputs" with two worker processes; each job notes
 # its process id, then takes a minute (a big workbook being written).
@@ -57,12 +53,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report/parallel.py: workers do not watch the run's process (proposed: "
-    "a ProcessPoolExecutor initializer whose daemon thread waits on "
-    "os.pidfd_open(run pid) and calls os._exit)",
-)
 def test_killed_run_leaves_no_orphan_writer_processes(tmp_path):
     """A run killed while its workers write (SIGKILL, or SIGTERM, which Python
     does not handle: a scheduler's timeout, the OOM killer) must not leave its
@@ -124,12 +114,6 @@ _INTERRUPTED = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report/parallel.py: an interrupt while waiting for the workers does "
-    "not cancel the jobs not started (proposed: cancel the futures on "
-    "BaseException around _cancel_after_first_failure, as around meanwhile)",
-)
 def test_interrupted_run_starts_no_more_writer_jobs(tmp_path):
     """Ctrl-C sent to the run alone (kill -INT, a service manager) while its
     workers write: the run went on to write and publish every remaining output

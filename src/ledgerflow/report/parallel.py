@@ -32,6 +32,8 @@ import logging
 import multiprocessing
 import os
 import pickle
+import threading
+import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
@@ -194,7 +196,12 @@ def run_jobs(
     level = logging.getLogger("ledgerflow").getEffectiveLevel()
     largest_first = sorted(range(len(jobs)), key=lambda i: -jobs[i].cells)
     context = _context()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_end_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures: dict[int, Future] = {
             i: pool.submit(
                 _in_worker, jobs[i].function, jobs[i].args, jobs[i].kwargs, level
@@ -207,7 +214,12 @@ def run_jobs(
         except BaseException:
             _cancel(futures.values())
             raise
-        _cancel_after_first_failure(list(futures.values()))
+        try:
+            _cancel_after_first_failure(list(futures.values()))
+        except BaseException:
+            # Ctrl-C (KeyboardInterrupt) while waiting: start no further workbook
+            _cancel(futures.values())
+            raise
     # the pool has ended: every future is finished or cancelled
     return _results(jobs, [futures[i] for i in range(len(jobs))]), extra
 
@@ -220,6 +232,35 @@ def _context():
     # only taken into account until the fork server of this process has started
     context.set_forkserver_preload(WORKER_PRELOAD)
     return context
+
+
+def _end_with_parent(parent: int) -> None:
+    """Runs first in each worker: a thread that ends the worker when the run's
+    process is gone.
+
+    A run killed outright (SIGKILL, or SIGTERM, which Python does not turn into an
+    exception) cannot tell its workers; each would wait forever on its job queue,
+    whose write end it holds itself. Polling the parent is portable (a pidfd is
+    Linux-only) and costs nothing measurable once a second.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            if os.getppid() != parent and not _alive(parent):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="ledgerflow-parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (pid reused)
+        return False
+    return True
 
 
 def _cancel(futures) -> None:
