@@ -472,6 +472,24 @@ def test_scorecards_hold_only_the_partners_own_figures(sales, master, tmp_path):
     assert first.cell(2, 2).value == 1_000_000  # its own revenue, not a share
 
 
+def test_codes_that_make_the_same_file_name_get_two_scorecards(sales, master, tmp_path):
+    """ "X/1" and "x:1" both make "X_1" (Windows does not tell case apart): the
+    second scorecard adds the master's ID instead of overwriting the first."""
+    result = evaluate(sales, None, master, 2024, config(SALES_ONLY, **NARROW))
+    card = result.scorecard
+    top = card.index[card["grade"].notna()][:2]
+    card.loc[top, "partner_code"] = ["X/1", "x:1"]
+    second_id = card.loc[top[1], "partner_id"]
+    paths = write_scorecards(
+        result, tmp_path, lang="en", created=dt.date(2024, 12, 31), limit=2
+    )
+    assert [p.name for p in paths] == [
+        "scorecard_2024_X_1.xlsx",
+        f"scorecard_2024_x_1_{second_id}.xlsx",
+    ]
+    assert all(p.exists() for p in paths)
+
+
 def test_prune_reasons_translated_and_candidates_highlighted(sales, master, tmp_path):
     # C (rank 4, sheet row 5) is the only candidate once its guard is overridden.
     settings = config(SALES_ONLY, prune_overrides=["03"], **NARROW)

@@ -267,6 +267,7 @@ def write_scorecards(
     breakdown = result.breakdown
     breakdown = breakdown[breakdown["partner_id"].isin(chosen["partner_id"])]
     written = []
+    stems: set[str] = set()
     for _, row in chosen.iterrows():
         mine = breakdown[breakdown["partner_id"] == row["partner_id"]]
         mine = mine.copy()
@@ -277,6 +278,11 @@ def write_scorecards(
         )
         code = str(row["partner_code"] if pd.notna(row["partner_code"]) else "")
         stem = _UNSAFE_NAME.sub("_", code or str(row["partner_id"]))
+        if stem.casefold() in stems:
+            # "A/1" and "A:1" (or "a1" and "A1" on Windows) would share one file:
+            # the master's ID, unique by construction, tells them apart
+            stem = f"{stem}_{_UNSAFE_NAME.sub('_', str(row['partner_id']))}"
+        stems.add(stem.casefold())
         path = Path(folder) / f"scorecard_{result.year}_{stem}.xlsx"
         notes = [
             labels.phrase(
