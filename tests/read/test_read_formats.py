@@ -418,3 +418,22 @@ def test_archived_exports_are_history_read_before_new_drops(tmp_path):
         "archive/2026-10/매출_10월.xlsx",
     ]
     assert list_archived(tmp_path / "nowhere") == []
+
+
+def test_an_empty_file_is_explained_once_in_the_readers_language(tmp_path):
+    """The reason of an empty file is a sentence in Korean (or English) that says
+    what to do, not the rule's English text repeated in brackets."""
+    from ledgerflow import labels
+    from ledgerflow.config import load_config
+    from ledgerflow.read import read_file
+
+    (tmp_path / "빈파일.csv").write_bytes(b"  \r\n")
+    refused = read_file(tmp_path / "빈파일.csv", load_config(None)).refused
+    assert refused.rule == "file_empty"
+    assert labels.reason(refused.rule, "ko", refused.detail) == (
+        "빈 파일 (0바이트이거나 공백뿐입니다. 원래 프로그램에서 다시 내보내 주세요)"
+    )
+    assert labels.reason(refused.rule, "en", refused.detail) == (
+        "The file is empty (0 bytes or only blank space; export the data again "
+        "from its program)"
+    )

@@ -382,11 +382,7 @@ def _read_grids(
         ):
             nearest, nearest_sheet = near, sheet_name
     if not filled:
-        raise FileRefused(
-            "file_empty",
-            "no cell holds a value (every visible sheet, or the whole text, is blank); "
-            "export the data again",
-        )
+        raise FileRefused("file_empty", message("empty_no_cells"))
     if not result.tables:
         raise FileRefused(
             "no_profile", _no_profile_detail(result, nearest, nearest_sheet, scan_rows)

@@ -56,9 +56,7 @@ def _looks_binary(data: bytes) -> bool:
 def sniff(data: bytes) -> str:
     """The format of ``data`` (one of FORMATS); FileRefused when it is none of them."""
     if not data.strip():
-        raise FileRefused(
-            "file_empty", "the file has no content (0 bytes or only blank space)"
-        )
+        raise FileRefused("file_empty", message("empty_no_bytes"))
     if data.startswith(ZIP_MAGIC):
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
