@@ -49,3 +49,13 @@ def test_check_refuses_a_negative_limit(tmp_path, capsys):
         main(["check", "--limit", "-3", str(export)])
     assert stopped.value.code == 2
     assert "--limit" in capsys.readouterr().err
+
+
+def test_check_explains_an_excel_lock_file(tmp_path, capsys):
+    lock = tmp_path / "~$매출.xlsx"
+    lock.write_bytes(b"\x05user  ")
+    assert main(["check", "--lang", "en", str(lock)]) == 2
+    assert capsys.readouterr().out.strip() == (
+        "~$매출.xlsx: the lock file Excel keeps while 매출.xlsx is open, not an "
+        "export; runs skip it. Check 매출.xlsx instead"
+    )

@@ -312,6 +312,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not path.exists():
         say("check_no_such_file", path=path)
         return EXIT_USAGE
+    if path.name.startswith("~$"):
+        # Excel's lock file of an open workbook: runs skip it; say what it is
+        say("check_lock_file", path=path.name, workbook=path.name[2:])
+        return EXIT_USAGE
     file_read = read_file(path, config)
     if file_read.refused:
         refused = file_read.refused
