@@ -257,7 +257,7 @@ def report_month(
 
     dated = sales if len(sales) else purchases
     chosen, why = assemble.choose_period(period, dated, receivables)
-    coverage = assemble.period_notes(chosen, dated)
+    coverage = assemble.period_notes(chosen, dated) + assemble.overlap_notes(sales)
     logger.info("period %s (%s) %s", chosen, why, "; ".join(coverage))
     out_dir = Path(output_dir)
     registry = out_dir / ".state" / "partner_ids.csv"

@@ -120,3 +120,66 @@ def test_attach_partner_ids_leaves_the_given_frame_alone():
     out = assemble.attach_partner_ids(lines, code_map)
     assert out["partner_id"].tolist() == [pd.NA, "P0007"]
     assert list(lines.columns) == ["partner_code"]
+
+
+def _lines(file, days, doc_prefix="D", amount=100.0):
+    return pd.DataFrame(
+        {
+            "doc_no": pd.array(
+                [f"{doc_prefix}{d}" if doc_prefix else None for d in days],
+                dtype="string",
+            ),
+            "doc_date": pd.to_datetime([f"2026-11-{d:02d}" for d in days]),
+            "partner_code": pd.array(["001"] * len(days), dtype="string"),
+            "item_code": pd.array(["A"] * len(days), dtype="string"),
+            "qty": pd.array([1.0] * len(days), dtype="Float64"),
+            "supply_amount": pd.array([amount] * len(days), dtype="Float64"),
+            "source_file": file,
+        }
+    )
+
+
+def test_the_same_lines_in_two_files_are_noted_once_per_pair():
+    """A month exported twice (another title row: not byte-identical) and a third
+    file of other lines: only the pair is named, with its 12 shared lines."""
+    sales = pd.concat(
+        [
+            _lines("11월.xlsx", range(1, 13)),
+            _lines("11월 다시.xlsx", range(1, 13)),
+            _lines("다른.xlsx", range(1, 13), doc_prefix="X"),
+        ],
+        ignore_index=True,
+    )
+    assert assemble.overlap_notes(sales) == [
+        "lines_in_two_files: 11월 다시.xlsx / 11월.xlsx: 12"
+    ]
+
+
+def test_a_few_shared_lines_are_noted_only_when_one_file_holds_nothing_else():
+    """3 lines (without document numbers) in a file that is all inside another;
+    3 equal lines between two otherwise different files are left alone; monthly
+    files whose dates do not meet are not compared."""
+    inside = pd.concat(
+        [
+            _lines("year.csv", range(1, 20), doc_prefix=None),
+            _lines("part.csv", range(1, 4), doc_prefix=None),
+        ],
+        ignore_index=True,
+    )
+    assert assemble.overlap_notes(inside) == [
+        "lines_in_two_files: part.csv / year.csv: 3"
+    ]
+    some = pd.concat(
+        [
+            _lines("a.csv", range(1, 20)),
+            _lines("b.csv", range(1, 4)),
+            _lines("b.csv", range(5, 9), amount=7.0),
+        ],
+        ignore_index=True,
+    )
+    assert assemble.overlap_notes(some) == []
+    october = _lines("10월.csv", range(1, 20)).assign(
+        doc_date=pd.to_datetime([f"2026-10-{d:02d}" for d in range(1, 20)])
+    )
+    months = pd.concat([october, _lines("11월.csv", range(1, 20))], ignore_index=True)
+    assert assemble.overlap_notes(months) == []

@@ -164,6 +164,52 @@ def period_notes(period: Period, sales: pd.DataFrame) -> list[str]:
     return []
 
 
+# A sales line is the same line in two exports when all of these agree.
+_LINE_KEY = ["doc_no", "doc_date", "partner_code", "item_code", "qty", "supply_amount"]
+# Two files share "many" lines from this count on, or when one holds nothing else.
+OVERLAP_MIN_LINES = 10
+
+
+def overlap_notes(sales: pd.DataFrame) -> list[str]:
+    """Notes naming pairs of files that hold the same sales lines.
+
+    The same month exported twice with another title row (or a monthly and a yearly
+    export side by side) is not byte-identical, so drop_repeated_files keeps both and
+    revenue counts twice. Lines equal on _LINE_KEY in two files are counted per pair
+    of files; a pair is noted ("lines_in_two_files: a / b: n") when it shares at least
+    OVERLAP_MIN_LINES lines or all lines of one of the two. Only files whose date
+    ranges meet are compared, so a year of monthly exports costs one groupby.
+    """
+    key = [c for c in _LINE_KEY if c in sales]
+    if "source_file" not in sales or "doc_date" not in key or len(key) < 3:
+        return []
+    dates = sales.groupby("source_file", sort=True)["doc_date"].agg(["min", "max"])
+    dates = dates.dropna()
+    files = list(dates.index)
+    pairs = [
+        (a, b)
+        for i, a in enumerate(files)
+        for b in files[i + 1 :]
+        if dates.at[a, "min"] <= dates.at[b, "max"]
+        and dates.at[b, "min"] <= dates.at[a, "max"]
+    ]
+    if not pairs:
+        return []
+    involved = {f for pair in pairs for f in pair}
+    lines = sales.loc[sales["source_file"].isin(involved), [*key, "source_file"]]
+    sizes = lines.groupby("source_file").size()
+    unique = lines.drop_duplicates()
+    both = unique.merge(unique, on=key, suffixes=("_a", "_b"))
+    both = both[both["source_file_a"] < both["source_file_b"]]
+    shared = both.groupby(["source_file_a", "source_file_b"]).size()
+    notes = []
+    for (a, b), count in shared.items():
+        if count >= OVERLAP_MIN_LINES or count >= min(sizes[a], sizes[b]):
+            notes.append(f"lines_in_two_files: {a} / {b}: {count}")
+            log.warning("%s and %s hold %d identical sales lines", a, b, count)
+    return notes
+
+
 def attach_partner_ids(frame: pd.DataFrame, code_map: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with the master's partner_id for each partner_code."""
     out = frame.copy(deep=False)  # copy-on-write: the caller's frame is untouched
