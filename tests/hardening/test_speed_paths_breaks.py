@@ -117,8 +117,8 @@ _INTERRUPTED = textwrap.dedent(
 def test_interrupted_run_starts_no_more_writer_jobs(tmp_path):
     """Ctrl-C sent to the run alone (kill -INT, a service manager) while its
     workers write: the run went on to write and publish every remaining output
-    before it stopped. At most the jobs already handed to the two workers (and
-    the one queued ahead) may still start: 2 running + 1 queued of 8."""
+    before it stopped. At most the jobs already handed to the workers may still
+    start: 2 running + the executor's call queue (max_workers + 1 = 3) = 5 of 8."""
     script = tmp_path / "writer.py"
     script.write_text(_INTERRUPTED)
     parent = subprocess.Popen(
@@ -134,7 +134,7 @@ def test_interrupted_run_starts_no_more_writer_jobs(tmp_path):
         parent.send_signal(signal.SIGINT)
         parent.wait(timeout=30)
         started = len(list(tmp_path.glob("*.pid")))
-        assert started <= 3, f"{started} of 8 jobs started after the interrupt"
+        assert started <= 5, f"{started} of 8 jobs started after the interrupt"
     finally:
         parent.kill()
         with contextlib.suppress(ProcessLookupError):
