@@ -9,8 +9,6 @@ part here, so the test says exactly which spelling is meant.
 
 from __future__ import annotations
 
-import copy
-import logging
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -18,45 +16,9 @@ from xml.sax.saxutils import escape
 import pandas as pd
 import pytest
 import xlsxwriter
-
-from ledgerflow import tables
-from ledgerflow.config import load_config
-from ledgerflow.read import read_file
+from columnar_pair import COLUMN_WISE, ROW_WISE, both
 
 HEADER = ["일자", "전표번호", "거래처코드", "거래처명", "품목명", "수량", "공급가액"]
-COLUMN_WISE, ROW_WISE = "column-wise", "row-wise"
-
-
-def _config(min_rows: int) -> dict:
-    config = copy.deepcopy(load_config())
-    config.setdefault("read", {})["columnar_min_rows"] = min_rows
-    return config
-
-
-def _read(path: Path, min_rows: int, caplog) -> tuple[tables.FileRead, str]:
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="ledgerflow.read"):
-        result = read_file(path, _config(min_rows))
-    used = any("(column-wise)" in r.getMessage() for r in caplog.records)
-    return result, COLUMN_WISE if used else ROW_WISE
-
-
-def both(path: Path, caplog) -> tuple[tables.FileRead, str]:
-    """Read both ways, assert they agree; (the column-wise result, path taken)."""
-    rows, used = _read(path, 10**12, caplog)
-    assert used == ROW_WISE
-    columns, used = _read(path, 0, caplog)
-    assert rows.refused == columns.refused
-    assert rows.notes == columns.notes
-    assert rows.ignored_sheets == columns.ignored_sheets
-    assert len(rows.tables) == len(columns.tables)
-    for a, b in zip(rows.tables, columns.tables, strict=True):
-        pd.testing.assert_frame_equal(a.frame, b.frame)
-        assert a.skipped == b.skipped
-        assert a.rejects == b.rejects
-        assert a.rows_read == b.rows_read == len(b.frame) + len(b.skipped)
-        assert a.notes == b.notes
-    return columns, used
 
 
 # ------------------------------------------------------- workbooks part by part

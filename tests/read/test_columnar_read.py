@@ -9,17 +9,22 @@ so a fallback cannot hide the column-wise path, and a few figures are checked.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import logging
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import xlsxwriter
+from columnar_pair import (
+    COLUMN_WISE,
+    ROW_WISE,
+    assert_same,
+    both,
+    config_with,
+    read_with,
+)
 
 from ledgerflow import tables
-from ledgerflow.config import load_config
 from ledgerflow.demo import generate_demo
 from ledgerflow.read import read_file
 
@@ -33,53 +38,6 @@ HEADER = [
     "공급가액",
     "비고",
 ]
-COLUMN_WISE = "column-wise"
-ROW_WISE = "row-wise"
-
-
-def _config(min_rows: int) -> dict:
-    config = copy.deepcopy(load_config())
-    config.setdefault("read", {})["columnar_min_rows"] = min_rows
-    return config
-
-
-def _read(path: Path, min_rows: int, caplog) -> tuple[tables.FileRead, str]:
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="ledgerflow.read"):
-        result = read_file(path, _config(min_rows))
-    used = any("(column-wise)" in r.getMessage() for r in caplog.records)
-    return result, COLUMN_WISE if used else ROW_WISE
-
-
-def assert_same(rows: tables.FileRead, columns: tables.FileRead) -> None:
-    """Everything a reader returns, compared field by field."""
-    assert rows.refused == columns.refused
-    assert rows.ignored_sheets == columns.ignored_sheets
-    assert rows.notes == columns.notes
-    assert len(rows.tables) == len(columns.tables)
-    for a, b in zip(rows.tables, columns.tables, strict=True):
-        pd.testing.assert_frame_equal(a.frame, b.frame)
-        assert a.skipped == b.skipped
-        assert a.rejects == b.rejects
-        assert (a.kind, a.profile, a.sheet, a.header_row) == (
-            b.kind,
-            b.profile,
-            b.sheet,
-            b.header_row,
-        )
-        assert a.rows_read == b.rows_read == len(b.frame) + len(b.skipped)
-        assert a.declared_period == b.declared_period
-        assert a.notes == b.notes
-        assert a.source_columns == b.source_columns
-
-
-def both(path: Path, caplog) -> tuple[tables.FileRead, str]:
-    """Read both ways, assert they agree; (the column-wise result, path taken)."""
-    rows, used = _read(path, 10**12, caplog)
-    assert used == ROW_WISE
-    columns, used = _read(path, 0, caplog)
-    assert_same(rows, columns)
-    return columns, used
 
 
 # ------------------------------------------------------------- shared workbooks
@@ -124,7 +82,7 @@ def test_demo_workbooks_read_the_same(tmp_path, caplog):
 @pytest.fixture(scope="session")
 def retail_both(shared_data) -> tuple[tables.FileRead, tables.FileRead]:
     path = shared_data / "uci-online-retail" / "derived" / "Online Retail.xlsx"
-    return read_file(path, _config(10**12)), read_file(path, _config(0))
+    return read_file(path, config_with(10**12)), read_file(path, config_with(0))
 
 
 @pytest.mark.slow
@@ -363,7 +321,7 @@ def test_threshold_keeps_small_sheets_row_wise(tmp_path, caplog):
         sheet.write_row(1, 0, ["2025-12-01", "D1", "C1", "상사", None, 1, 100])
 
     path = _book(tmp_path / "small.xlsx", build)
-    _, used = _read(path, 3, caplog)  # two <row> elements, fewer than 3
+    _, used = read_with(path, 3, caplog)  # two <row> elements, fewer than 3
     assert used == ROW_WISE
-    _, used = _read(path, 2, caplog)
+    _, used = read_with(path, 2, caplog)
     assert used == COLUMN_WISE
