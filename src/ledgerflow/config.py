@@ -60,20 +60,29 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     return config
 
 
+# [output] values (publish.py): the export formats, and what write_workers takes.
+LINES_EXPORT_FORMATS = ("parquet", "csv", "none")
+
+
+def valid_write_workers(value: Any) -> bool:
+    """True for "auto" or a whole number of 1 or more (a bool is not a number here)."""
+    if isinstance(value, bool):
+        return False
+    return value == "auto" or (isinstance(value, int) and value >= 1)
+
+
 def _check_values(config: dict[str, Any], name: str) -> None:
     """Settings whose wrong value would otherwise fail only late in a run (at the
     write, after minutes of reading), checked when the file is loaded."""
     output = config.get("output", {})
     workers = output.get("write_workers", "auto")
-    if isinstance(workers, bool) or not (
-        workers == "auto" or (isinstance(workers, int) and workers >= 1)
-    ):
+    if not valid_write_workers(workers):
         raise ConfigError(
             f'{name}: output.write_workers: expected "auto" or a whole number of 1 '
             f"or more (got {workers!r}); fix the file"
         )
     kind = output.get("lines_export", "parquet")
-    if kind not in ("parquet", "csv", "none"):
+    if kind not in LINES_EXPORT_FORMATS:
         raise ConfigError(
             f"{name}: output.lines_export: expected parquet, csv or none (got "
             f"{kind!r}); fix the file"

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ledgerflow.config import LINES_EXPORT_FORMATS
 from ledgerflow.errors import ConfigError
 from ledgerflow.master.privacy import mask_frame
 from ledgerflow.period import Period
@@ -42,7 +43,7 @@ from ledgerflow.tables import FIELD_TYPES, ORIGIN_COLUMNS, SALES_LINES
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("parquet", "csv", "none")
+FORMATS = LINES_EXPORT_FORMATS
 COLUMNS = [*SALES_LINES, "partner_id", *ORIGIN_COLUMNS]
 # Where a resident registration number may have been typed in a sales line.
 MASKED_COLUMNS = ["partner_code", "partner_name", "brn"]

@@ -45,6 +45,7 @@ from typing import Any
 
 import pandas as pd
 
+from ledgerflow.config import valid_write_workers
 from ledgerflow.errors import ConfigError, OutputError
 
 log = logging.getLogger(__name__)
@@ -156,9 +157,7 @@ def worker_count(setting: Any, cells: Sequence[int]) -> int:
     - "auto": the fewest processes (up to the usable CPUs) that give the shortest
       longest share, when that saves at least PARALLEL_MIN_CELLS; else 1.
     """
-    if isinstance(setting, bool) or not (
-        setting == "auto" or (isinstance(setting, int) and setting >= 1)
-    ):
+    if not valid_write_workers(setting):
         raise ConfigError(
             f'output.write_workers: expected "auto" or a whole number of 1 or '
             f"more (got {setting!r}); fix it in ledgerflow.toml"
